@@ -1,0 +1,21 @@
+# `make figures` and `make test` do all set-up: they use the active virtual or conda environment,
+# or create ./.venv, install the project into it, then run.
+ACTIVE_ENV := $(or $(VIRTUAL_ENV),$(if $(filter-out base,$(CONDA_DEFAULT_ENV)),$(CONDA_PREFIX)))
+PYTHON := $(if $(ACTIVE_ENV),$(ACTIVE_ENV)/bin/python,$(CURDIR)/.venv/bin/python)
+PROFILE ?= cpu
+STAMP := $(if $(ACTIVE_ENV),$(ACTIVE_ENV),$(CURDIR)/.venv)/.takdlib-installed
+
+.PHONY: figures test setup
+figures: setup
+	PYTHON=$(PYTHON) ./run_all.sh --profile $(PROFILE)
+
+test: setup
+	$(PYTHON) -m pytest -q
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(CURDIR)/.venv
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)

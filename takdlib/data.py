@@ -1,0 +1,283 @@
+"""CIFAR data: sources -> uint8 tensor cache -> on-device, seeded, augmented batches.
+
+Where data comes from, in order:
+  1. the `source` argument, or the `TAKD_DATA` environment variable, naming one of
+     - a `.tar.gz` of a JPEG `ImageFolder` tree (`train/<class>/*.jpg`, `test/<class>/*.jpg`),
+     - such a tree as a directory,
+     - a torchvision CIFAR root holding `cifar-10-batches-py/` or `cifar-100-python/`;
+  2. otherwise torchvision downloads CIFAR into `<cache>/torchvision`.
+Decoded images are cached as uint8 tensors under `TAKD_CACHE` (default `~/.cache/takdlib`),
+keyed by a hash of the source's content.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_ENV = "TAKD_DATA"
+CACHE_ENV = "TAKD_CACHE"
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+# The TAKD code normalises both CIFAR-10 and CIFAR-100 with these (CIFAR-100's) statistics.
+MEAN = (0.507, 0.487, 0.441)
+STD = (0.267, 0.256, 0.276)
+_PICKLE_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
+
+
+class DataUnavailable(RuntimeError):
+    """The requested dataset cannot be found or fetched; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """A whole dataset in memory: images (N, 3, 32, 32) uint8, labels (N,) int64."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: tuple[str, ...]
+    fingerprint: str  # sha256 of the source's content; part of every model address
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "takdlib")
+
+
+def _sha256_files(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode())
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _decode_jpegs(items: list[tuple[str, str, bytes]]) -> dict:
+    """items: (split, class name, jpeg bytes) -> uint8 tensors per split, labels by sorted class."""
+    from PIL import Image
+
+    classes = sorted({c for _, c, _ in items})
+    index = {c: i for i, c in enumerate(classes)}
+    out = {}
+    for split in ("train", "test"):
+        chosen = [(c, b) for s, c, b in items if s == split]
+        if not chosen:
+            raise DataUnavailable(f"no '{split}/' images found in the JPEG source")
+        x = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for _, b in chosen])
+        out[split] = (torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.tensor([index[c] for c, _ in chosen]))
+    return {"split": out, "classes": tuple(classes)}
+
+
+def _read_jpeg_archive(path: Path) -> dict:
+    items = []
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar:
+            parts = Path(member.name).parts
+            if member.isfile() and len(parts) >= 3 and parts[-3] in ("train", "test"):
+                items.append((parts[-3], parts[-2], tar.extractfile(member).read()))
+    items.sort(key=lambda t: t[:2])  # deterministic order whatever the archive's order
+    return _decode_jpegs(items)
+
+
+def _jpeg_files(root: Path) -> list[Path]:
+    return sorted(p for split in ("train", "test") for p in (root / split).glob("*/*") if p.is_file())
+
+
+def _read_jpeg_dir(root: Path) -> dict:
+    return _decode_jpegs([(p.parts[-3], p.parts[-2], p.read_bytes()) for p in _jpeg_files(root)])
+
+
+def _read_cifar_pickles(folder: Path, dataset: str) -> dict:
+    """The original CIFAR python format (as torchvision downloads it)."""
+    if dataset == "cifar10":
+        train_files, test_files = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"]
+        label_key, meta_file, names_key = "labels", "batches.meta", "label_names"
+    else:
+        train_files, test_files = ["train"], ["test"]
+        label_key, meta_file, names_key = "fine_labels", "meta", "fine_label_names"
+
+    def load(names):
+        xs, ys = [], []
+        for name in names:
+            with open(folder / name, "rb") as f:
+                entry = pickle.load(f, encoding="latin1")
+            xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            ys.extend(entry[label_key])
+        return torch.from_numpy(np.concatenate(xs)), torch.tensor(ys, dtype=torch.int64)
+
+    with open(folder / meta_file, "rb") as f:
+        classes = tuple(pickle.load(f, encoding="latin1")[names_key])
+    return {"split": {"train": load(train_files), "test": load(test_files)}, "classes": classes}
+
+
+def _download_with_torchvision(dataset: str, root: Path) -> Path:
+    import torchvision
+
+    cls = {"cifar10": torchvision.datasets.CIFAR10, "cifar100": torchvision.datasets.CIFAR100}[dataset]
+    try:
+        for train in (True, False):
+            cls(root=str(root), train=train, download=True)
+    except Exception as err:  # urllib, socket and integrity errors all mean the same to the user
+        raise DataUnavailable(
+            f"{dataset} is not available: torchvision could not download it into {root} ({type(err).__name__}: {err}).\n"
+            f"Fix it either way:\n"
+            f"  - connect to the internet and run again (torchvision downloads it once), or\n"
+            f"  - point {DATA_ENV} (or the `data` argument / notebook parameter) at a local copy: a torchvision "
+            f"CIFAR root, a JPEG ImageFolder directory, or its .tar.gz archive."
+        ) from None
+    return root / _PICKLE_DIRS[dataset]
+
+
+def _resolve(dataset: str, source: str | os.PathLike | None, cache: Path):
+    """Returns (reader thunk, fingerprint)."""
+    if source is None:
+        source = os.environ.get(DATA_ENV) or None
+    if source is None:
+        folder = _download_with_torchvision(dataset, cache / "torchvision")
+        files = [p for p in folder.iterdir() if p.is_file()]
+        return (lambda: _read_cifar_pickles(folder, dataset)), _sha256_files(files, folder)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataUnavailable(f"data source {path} (from the `data` argument or ${DATA_ENV}) does not exist")
+    if path.is_file():
+        if not tarfile.is_tarfile(path):
+            raise DataUnavailable(f"{path} is not a tar archive of a JPEG ImageFolder tree")
+        return (lambda: _read_jpeg_archive(path)), _sha256_files([path], path.parent)
+    if (path / _PICKLE_DIRS[dataset]).is_dir():
+        folder = path / _PICKLE_DIRS[dataset]
+        files = [p for p in folder.iterdir() if p.is_file()]
+        return (lambda: _read_cifar_pickles(folder, dataset)), _sha256_files(files, folder)
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        return (lambda: _read_jpeg_dir(path)), _sha256_files(_jpeg_files(path), path)
+    raise DataUnavailable(
+        f"{path} holds neither {_PICKLE_DIRS[dataset]}/ (torchvision CIFAR format) nor train/ and test/ "
+        f"(JPEG ImageFolder) for {dataset}"
+    )
+
+
+def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = None,
+                cache_dir: str | os.PathLike | None = None) -> Arrays:
+    """Decode the dataset once, then serve it from the uint8 cache."""
+    if dataset not in NUM_CLASSES:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(NUM_CLASSES)}")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    read, fingerprint = _resolve(dataset, source, cache)
+    cache_file = cache / f"{dataset}-{fingerprint[:16]}.pt"
+    if cache_file.exists():
+        try:
+            blob = torch.load(cache_file, weights_only=True)
+        except Exception:
+            cache_file.unlink()  # a corrupt cache is rebuilt, never used
+            return load_arrays(dataset, source, cache_dir)
+    else:
+        raw = read()
+        (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
+        if len(raw["classes"]) != NUM_CLASSES[dataset]:
+            raise DataUnavailable(f"source has {len(raw['classes'])} classes, {dataset} has {NUM_CLASSES[dataset]}")
+        blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_torch_save(blob, cache_file)
+    return Arrays(blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"], tuple(blob["classes"]), fingerprint)
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename: readers never see half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train / validation / test tensors on the training device: x (N, 3, 32, 32) uint8, y (N,) int64."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    num_classes: int
+
+
+def _stratified(y: torch.Tensor, counts: list[int | None], seed: int) -> list[torch.Tensor]:
+    """Disjoint index sets taking counts[k] images per class (None: all that remain)."""
+    gen = torch.Generator().manual_seed(seed)
+    picks: list[list[torch.Tensor]] = [[] for _ in counts]
+    for c in torch.unique(y).tolist():
+        idx = torch.nonzero(y == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        start = 0
+        for k, n in enumerate(counts):
+            stop = len(idx) if n is None else start + n
+            if stop > len(idx):
+                raise ValueError(f"class {c} has {len(idx)} images, fewer than the {sum(x or 0 for x in counts)} asked for")
+            picks[k].append(idx[start:stop])
+            start = stop
+    return [torch.sort(torch.cat(p)).values for p in picks]
+
+
+def make_split(arrays: Arrays, train_per_class: int | None = None, val_per_class: int = 0,
+               test_per_class: int | None = None, seed: int = 0, device: str | torch.device = "cpu") -> Split:
+    """Stratified subset of the training set with a held-out validation part; optional test subset."""
+    val_idx, train_idx = _stratified(arrays.train_y, [val_per_class, train_per_class], seed)
+    (test_idx,) = _stratified(arrays.test_y, [test_per_class], seed)
+    to = lambda t: t.to(device)  # noqa: E731
+    return Split(to(arrays.train_x[train_idx]), to(arrays.train_y[train_idx]),
+                 to(arrays.train_x[val_idx]), to(arrays.train_y[val_idx]),
+                 to(arrays.test_x[test_idx]), to(arrays.test_y[test_idx]), len(arrays.classes))
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float32 normalised with the TAKD code's constants, channels_last."""
+    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1) * 255
+    return ((x.float() - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop with zero padding `pad` and horizontal flip, batched: (B, C, H, W) -> same shape."""
+    b, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator, device=x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator, device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    batch = torch.arange(b, device=x.device)[:, None, None, None]
+    chan = torch.arange(c, device=x.device)[None, :, None, None]
+    out = padded[batch, chan, rows, cols]
+    flip = torch.rand(b, generator=generator, device=x.device) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
+def epoch_generator(seed: int, epoch: int, device: str | torch.device) -> torch.Generator:
+    """The one source of randomness for an epoch (order, augmentation, guide drops): resumable by epoch."""
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
+
+
+def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augmented: bool):
+    """Shuffled, optionally augmented, normalised batches; a trailing batch of one is dropped (BatchNorm)."""
+    order = torch.randperm(len(x), generator=generator, device=x.device)
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        if len(idx) < 2:
+            break
+        xb = x[idx]
+        if augmented:
+            xb = augment(xb, generator)
+        yield normalize(xb), y[idx]
+
+
+def eval_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000):
+    for start in range(0, len(x), batch_size):
+        yield normalize(x[start:start + batch_size]), y[start:start + batch_size]

@@ -1,0 +1,174 @@
+"""Content-addressed model store: `Store(...).get(recipe)` loads a trained model or trains it once.
+
+Layout: <root>/<address[:2]>/<address>/{model.pt, history.json, recipe.json, meta.json}, plus
+partial.pt while training (the resume point). The address is the recipe's hash combined with the
+data source's fingerprint, so models trained on different copies of CIFAR never mix.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .data import NUM_CLASSES, Arrays, Split, atomic_torch_save, load_arrays, make_split
+from .models import build_model
+from .recipes import DataSpec, Recipe
+from .train import train
+
+STORE_ENV = "TAKD_STORE"
+
+
+@dataclass
+class Trained:
+    model: nn.Module  # eval mode, on the store's device
+    history: dict  # {"epochs": [...], "summary": {...}}
+    recipe: Recipe
+    address: str
+    path: Path
+
+    @property
+    def summary(self) -> dict:
+        return self.history["summary"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Store:
+    """root: where artifacts live (default $TAKD_STORE or ./artifacts); data: a CIFAR source
+    (see takdlib.data; default $TAKD_DATA, else torchvision download); device: where training runs."""
+
+    def __init__(self, root: str | os.PathLike | None = None, data: str | os.PathLike | None = None,
+                 device: str | torch.device = "cpu", log: Callable[[str], None] = print):
+        self.root = Path(root or os.environ.get(STORE_ENV) or "artifacts").expanduser().resolve()
+        self.data = data
+        self.device = torch.device(device)
+        self.log = log
+        self._arrays: dict[str, Arrays] = {}
+        self._splits: dict[DataSpec, Split] = {}
+        self._memo: dict[str, Trained] = {}
+
+    # data -------------------------------------------------------------------------------------
+    def arrays(self, dataset: str) -> Arrays:
+        if dataset not in self._arrays:
+            self._arrays[dataset] = load_arrays(dataset, self.data)
+        return self._arrays[dataset]
+
+    def split(self, spec: DataSpec) -> Split:
+        """The tensors a recipe with this DataSpec trains and is evaluated on, on the store's device."""
+        if spec not in self._splits:
+            self._splits[spec] = make_split(self.arrays(spec.dataset), spec.train_per_class, spec.val_per_class,
+                                            spec.test_per_class, spec.split_seed, self.device)
+        return self._splits[spec]
+
+    # addressing -------------------------------------------------------------------------------
+    def address(self, recipe: Recipe) -> str:
+        fingerprint = self.arrays(recipe.data.dataset).fingerprint
+        return hashlib.sha256(f"{recipe.address()}:{fingerprint}".encode()).hexdigest()
+
+    def path(self, recipe: Recipe) -> Path:
+        address = self.address(recipe)
+        return self.root / address[:2] / address
+
+    # the one entry point ----------------------------------------------------------------------
+    def get(self, recipe: Recipe) -> Trained:
+        """The trained model for `recipe`: from memory, from disk, or trained now (guides first)."""
+        address = self.address(recipe)
+        if address in self._memo:
+            return self._memo[address]
+        folder = self.path(recipe)
+        trained = self._load(recipe, address, folder)
+        if trained is None:
+            trained = self._train(recipe, address, folder)
+        self._memo[address] = trained
+        return trained
+
+    def _load(self, recipe: Recipe, address: str, folder: Path) -> Trained | None:
+        meta_file, model_file = folder / "meta.json", folder / "model.pt"
+        if not meta_file.exists():
+            return None
+        try:
+            meta = json.loads(meta_file.read_text())
+            if _sha256(model_file) != meta["sha256"]:
+                raise ValueError("content hash does not match meta.json")
+            state = torch.load(model_file, map_location=self.device, weights_only=True)
+            model = build_model(recipe.arch, NUM_CLASSES[recipe.data.dataset])
+            model.load_state_dict(state)
+            history = json.loads((folder / "history.json").read_text())
+        except Exception as err:
+            self.log(f"WARNING: stored checkpoint {folder} is corrupt ({err}); retraining {recipe.short()}")
+            for f in (meta_file, model_file):
+                f.unlink(missing_ok=True)
+            return None
+        model = model.to(self.device, memory_format=torch.channels_last).eval()
+        return Trained(model, history, recipe, address, folder)
+
+    def _train(self, recipe: Recipe, address: str, folder: Path) -> Trained:
+        guides = [self.get(g).model for g in recipe.guides]
+        init_state = None if recipe.init is None else self.get(recipe.init).model.state_dict()
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
+        started = time.time()
+        model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
+                               self.device, self.log)
+        atomic_torch_save(model.state_dict(), folder / "model.pt")
+        _atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
+        meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method,
+                    seed=recipe.seed, profile=recipe.profile, dataset=recipe.data.dataset,
+                    sha256=_sha256(folder / "model.pt"), trained_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+                    wall_seconds=time.time() - started, device=str(self.device), **history["summary"])
+        _atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))  # written last: marks completion
+        (folder / "partial.pt").unlink(missing_ok=True)
+        return Trained(model, history, recipe, address, folder)
+
+    # index ------------------------------------------------------------------------------------
+    def index(self) -> list[dict]:
+        """One dict per stored model: description, accuracies, training time, size on disk."""
+        rows = []
+        for meta_file in sorted(self.root.glob("*/*/meta.json")):
+            meta = json.loads(meta_file.read_text())
+            meta["megabytes"] = sum(f.stat().st_size for f in meta_file.parent.iterdir()) / 1e6
+            rows.append(meta)
+        return rows
+
+
+def format_index(rows: list[dict]) -> str:
+    lines = [f"{'address':12}  {'final':>6}  {'val-sel':>7}  {'best':>6}  {'train s':>8}  {'MB':>6}  recipe"]
+    for r in rows:
+        sel = r.get("val_selected_test_acc")
+        lines.append(f"{r['address'][:12]}  {r['final_test_acc']:6.2f}  {'' if sel is None else f'{sel:.2f}':>7}  "
+                     f"{r['best_test_acc']:6.2f}  {r['train_seconds']:8.1f}  {r['megabytes']:6.2f}  {r['description']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="List the models in a takdlib store.")
+    parser.add_argument("root", nargs="?", default=None, help=f"store folder (default ${STORE_ENV} or ./artifacts)")
+    args = parser.parse_args(argv)
+    store = Store(args.root)
+    rows = store.index()
+    print(format_index(rows) if rows else f"no models stored under {store.root}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""One training loop for every method: scratch, KD, DGKD and FitNets hint training.
+
+Randomness is derived from (seed, epoch) alone, so a run resumed from its last epoch checkpoint ends
+with the same weights as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Split, atomic_torch_save, epoch_generator, eval_batches, train_batches
+from .losses import bernoulli_keep, dgkd_loss, fixed_drop_keep, hint_loss, hint_regressor, kd_loss
+from .models import build_model
+from .recipes import Optim, Recipe
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def lr_at(optim: Optim, progress: float) -> float:
+    """Learning rate at a fraction `progress` in [0, 1) of training."""
+    if optim.schedule == "constant":
+        return optim.lr
+    if optim.schedule == "step":  # what the TAKD code meant for ResNets: /10 at 1/2 and at 3/4
+        return optim.lr * (1.0 if progress < 0.5 else 0.1 if progress < 0.75 else 0.01)
+    if optim.schedule == "takd_code":  # what it ran: its first test `epoch < epoch/2` is never true
+        return optim.lr * (0.1 if progress < 0.75 else 0.01)
+    if optim.schedule == "onecycle":  # linear warm-up over the first 20 %, then linear decay to zero
+        return optim.lr * (progress / 0.2 if progress < 0.2 else (1 - progress) / 0.8)
+    raise ValueError(f"unknown schedule {optim.schedule!r}")
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor, precision: str = "bf16", batch_size: int = 1000) -> torch.Tensor:
+    """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32), model in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for xb, _ in eval_batches(x, x.new_zeros(len(x)), batch_size):
+        with autocast(device, precision):
+            out.append(model(xb).float())
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "bf16") -> tuple[float, float]:
+    """(accuracy in %, mean cross-entropy) on uint8 images x (N, 3, 32, 32) and labels y (N,)."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    logits = predict(model, x, precision)
+    return 100.0 * (logits.argmax(1) == y).float().mean().item(), F.cross_entropy(logits, y).item()
+
+
+def _feature_channels(model: nn.Module, index: int, device: torch.device) -> int:
+    with torch.no_grad():
+        _, feats = model.eval()(torch.zeros(2, 3, 32, 32, device=device), features=True)
+    return feats[index].shape[1]
+
+
+def progress_enabled() -> bool:
+    """Bars on a terminal only; papermill and CI get the per-epoch log lines instead."""
+    return sys.stderr.isatty()
+
+
+def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state: dict | None = None,
+          checkpoint: Path | None = None, device: str | torch.device = "cpu",
+          log: Callable[[str], None] = print) -> tuple[nn.Module, dict]:
+    """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
+
+    Returns the model (eval mode) and its history: one dict per epoch (train_loss, val_acc, test_acc,
+    test_loss, lr, seconds) plus a summary (final, validation-selected and best-test accuracies, in %).
+    If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
+    """
+    device = torch.device(device)
+    torch.manual_seed(recipe.seed)
+    model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    trainable: dict[str, nn.Module] = {"model": model}
+    if recipe.method == "hint":
+        s_idx, t_idx = recipe.hint_layers
+        trainable["regressor"] = hint_regressor(_feature_channels(model, s_idx, device),
+                                                _feature_channels(guides[0], t_idx, device)).to(device)
+    for g in guides:
+        g.eval().requires_grad_(False)
+    params = [p for m in trainable.values() for p in m.parameters()]
+    opt = torch.optim.SGD(params, lr=recipe.optim.lr, momentum=recipe.optim.momentum,
+                          weight_decay=recipe.optim.weight_decay)
+    history: list[dict] = []
+    start_epoch = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        for name, module in trainable.items():
+            module.load_state_dict(state["modules"][name])
+        opt.load_state_dict(state["optimizer"])
+        history, start_epoch = state["history"], state["epoch"]
+        log(f"resuming {recipe.short()} at epoch {start_epoch + 1}")
+
+    o = recipe.optim
+    steps_per_epoch = math.ceil(len(split.train_x) / o.batch_size)
+    total_steps = o.epochs * steps_per_epoch
+    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, desc=recipe.describe()[:60],
+               disable=not progress_enabled(), leave=False)
+    for epoch in range(start_epoch, o.epochs):
+        t0 = time.perf_counter()
+        for m in trainable.values():
+            m.train()
+        gen = epoch_generator(recipe.seed, epoch, device)
+        loss_sum, n_seen = torch.zeros((), device=device), 0
+        for step, (xb, yb) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
+                                                      recipe.data.augment)):
+            lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            loss = _loss(recipe, model, trainable, guides, xb, yb, gen, device)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(yb)
+            n_seen += len(yb)
+            bar.update()
+        train_loss = (loss_sum / max(n_seen, 1)).item()
+        if not math.isfinite(train_loss):
+            bar.close()
+            raise TrainingDiverged(f"loss became {train_loss} in epoch {epoch + 1} of {recipe.short()}")
+        val_acc, _ = evaluate(model, split.val_x, split.val_y, o.precision)
+        test_acc, test_loss = evaluate(model, split.test_x, split.test_y, o.precision)
+        history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
+                            test_loss=test_loss, seconds=time.perf_counter() - t0))
+        log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
+            f"val {val_acc:.1f}% test {test_acc:.1f}% ({history[-1]['seconds']:.1f}s)")
+        if checkpoint is not None:
+            atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
+                               "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1}, checkpoint)
+    bar.close()
+    model.eval()
+    return model, {"epochs": history, "summary": summarize(history)}
+
+
+def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device) -> torch.Tensor:
+    precision = recipe.optim.precision
+    if recipe.method == "scratch":
+        with autocast(device, precision):
+            logits = model(xb)
+        return F.cross_entropy(logits.float(), yb)
+    want_features = recipe.method == "hint"
+    with torch.inference_mode(), autocast(device, precision):
+        guide_out = [g(xb, features=want_features) for g in guides]
+    if recipe.method == "hint":
+        s_idx, t_idx = recipe.hint_layers
+        with autocast(device, precision):
+            _, feats = model(xb, features=True)
+            return hint_loss(feats[s_idx], guide_out[0][1][t_idx].clone(), trainable["regressor"])
+    # clone: inference tensors cannot be saved for backward
+    guide_logits = [t.float().clone() for t in guide_out]
+    with autocast(device, precision):
+        logits = model(xb)
+    if recipe.method == "kd":
+        return kd_loss(logits, guide_logits[0], yb, recipe.tau, recipe.lam, recipe.kl)
+    keep = None
+    if recipe.drop == "bernoulli":
+        keep = bernoulli_keep(len(guides), recipe.keep_prob, gen)
+    elif recipe.drop == "fixed":
+        keep = fixed_drop_keep(len(guides), recipe.drop_num, gen)
+    return dgkd_loss(logits, guide_logits, yb, recipe.tau, recipe.lam, keep, recipe.kl)
+
+
+def summarize(history: list[dict]) -> dict:
+    """Three accuracies (in %), named for what they are:
+    final_test_acc: the last epoch's; val_selected_test_acc: at the epoch of best validation accuracy
+    (the sound protocol); best_test_acc: the maximum over epochs (the TAKD code's, test used as validation)."""
+    if not history:
+        return {}
+    final = history[-1]["test_acc"]
+    vals = [h["val_acc"] for h in history]
+    selected = None
+    if all(math.isfinite(v) for v in vals):
+        selected = history[max(range(len(vals)), key=lambda i: (vals[i], i))]["test_acc"]
+    return dict(final_test_acc=final, val_selected_test_acc=selected,
+                best_test_acc=max(h["test_acc"] for h in history),
+                train_seconds=sum(h["seconds"] for h in history))
