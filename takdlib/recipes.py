@@ -101,6 +101,9 @@ class Profile:
     lam: float
     seeds: tuple[int, ...]
     resnet_chain: tuple[str, ...]  # teacher -> TA -> student for the ResNet experiments
+    resnet_teachers: tuple[str, ...]  # teachers of resnet8 in the gap experiment
+    landscape_steps: int = 21  # grid points per axis of a 2-D loss surface
+    landscape_images: int = 2000  # fixed test images the surfaces are evaluated on
     note: str = ""
 
     def optim_for(self, arch: str) -> Optim:
@@ -114,15 +117,17 @@ PROFILES: dict[str, Profile] = {
         plain_optim=Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64),
         resnet_optim=Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64),
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200,
         note="every code path in seconds; no claim is judged",
     ),
     "cpu": Profile(
         name="cpu",
-        data=DataSpec(train_per_class=500, val_per_class=100, test_per_class=None, augment=False),
-        plain_optim=Optim(epochs=15, lr=0.05, schedule="onecycle"),
-        resnet_optim=Optim(epochs=15, lr=0.05, schedule="onecycle"),
+        data=DataSpec(train_per_class=500, val_per_class=100, test_per_class=500, augment=False),
+        plain_optim=Optim(epochs=12, lr=0.05, schedule="onecycle"),
+        resnet_optim=Optim(epochs=12, lr=0.05, schedule="onecycle"),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        note="5,000 training images, 15 epochs, no augmentation, 3 seeds: about an hour on 2 CPU cores",
+        resnet_teachers=("resnet14", "resnet20"),
+        note="5,000 training / 1,000 validation / 5,000 test images, 12 epochs, no augmentation, 3 seeds",
     ),
     "paper": Profile(
         name="paper",
@@ -130,6 +135,8 @@ PROFILES: dict[str, Profile] = {
         plain_optim=Optim(epochs=160, lr=0.01, schedule="constant", precision="bf16"),
         resnet_optim=Optim(epochs=160, lr=0.1, schedule="takd_code", precision="bf16"),
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
+        landscape_steps=41, landscape_images=10000,
         note="the TAKD code's settings (full data, 160 epochs, its learning rates and seeds); for a GPU",
     ),
 }
@@ -178,12 +185,21 @@ def dgkd(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int, 
     teacher = scratch(archs[0], profile, seed, dataset)
     guides = [teacher]
     for arch in archs[1:-1]:
-        ta = distill(arch, guides[0], method="dgkd", guides=tuple(guides))
+        # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
+        ta = distill(arch, teacher) if len(guides) == 1 else distill(arch, teacher, method="dgkd", guides=tuple(guides))
         guides.append(ta)
     extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
     if drop not in extra:
         raise ValueError(f"unknown drop mode {drop!r}; known: {', '.join(extra)}")
     return distill(archs[-1], teacher, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
+
+
+def baselines(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int,
+              dataset: str = "cifar10", **overrides) -> dict[str, Recipe]:
+    """NOKD (student alone), BLKD (teacher -> student) and TAKD (the whole chain) for one seed."""
+    return {"NOKD": scratch(archs[-1], profile, seed, dataset),
+            "BLKD": chain([archs[0], archs[-1]], profile, seed, dataset, **overrides),
+            "TAKD": chain(archs, profile, seed, dataset, **overrides)}
 
 
 def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epochs: int | None = None) -> Recipe:

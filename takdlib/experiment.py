@@ -1,0 +1,76 @@
+"""What a notebook's second cell calls: resolve parameters into a store, seeds and output folders."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .plots import save_figure
+from .recipes import Profile, Recipe, get_profile
+from .report import write_json
+from .store import Store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def output_root(profile: str, out_dir: str | None = None) -> Path:
+    """The cpu profile's outputs are the committed evidence (figures/, results/ at the repository top);
+    any other profile writes under runs/<profile>/ so it never overwrites them."""
+    if out_dir:
+        return Path(out_dir).expanduser().resolve()
+    return REPO_ROOT if profile == "cpu" else REPO_ROOT / "runs" / profile
+
+
+@dataclass
+class Experiment:
+    name: str  # the notebook's name, e.g. "02_takd": prefixes its figures and names its results file
+    profile: Profile
+    dataset: str
+    seeds: tuple[int, ...]
+    store: Store
+    figures_dir: Path
+    results_dir: Path
+
+    def get(self, recipe: Recipe):
+        return self.store.get(recipe)
+
+    def measure(self, rows: list[tuple[dict, Recipe]]) -> pd.DataFrame:
+        """Train or load every recipe; one row per recipe with its labels and accuracies (%).
+
+        acc is the final-epoch test accuracy; val_selected is the test accuracy at the epoch of best
+        validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number).
+        """
+        records = []
+        for labels, recipe in rows:
+            s = self.store.get(recipe).summary
+            records.append(dict(labels, seed=recipe.seed, acc=s["final_test_acc"],
+                                val_selected=s["val_selected_test_acc"], best_test=s["best_test_acc"],
+                                train_seconds=s["train_seconds"], recipe=recipe.describe()))
+        return pd.DataFrame.from_records(records)
+
+    def save(self, fig, name: str) -> None:
+        save_figure(fig, self.figures_dir / f"{self.name}_{name}")
+
+    def write_results(self, payload: dict) -> Path:
+        payload = dict(payload, notebook=self.name, profile=self.profile.name, dataset=self.dataset,
+                       seeds=list(self.seeds))
+        return write_json(payload, self.results_dir / f"{self.name}.json")
+
+
+def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=None, device: str = "cpu",
+          data: str | None = None, store: str | None = None, out_dir: str | None = None) -> Experiment:
+    """Resolve a notebook's plain parameters. None means: the profile's seeds, $TAKD_DATA (else a
+    torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`."""
+    p = get_profile(profile)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device")
+    root = output_root(profile, out_dir)
+    store_root = store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts"
+    exp = Experiment(name, p, dataset, tuple(seeds) if seeds is not None else p.seeds,
+                     Store(store_root, data, device), root / "figures", root / "results")
+    print(f"{name}: profile {p.name} ({p.note}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "
+          f"store {exp.store.root}; outputs {root}")
+    return exp

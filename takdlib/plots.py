@@ -1,0 +1,101 @@
+"""The figures, one function each; `save_figure` writes .png and .pdf with stable metadata."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+
+
+def save_figure(fig, path_stem: str | Path) -> list[Path]:
+    """Write <stem>.png (150 dpi) and <stem>.pdf without timestamps, so reruns diff cleanly."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
+    fig.savefig(png, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None, "ModDate": None, "Producer": None})
+    return [png, pdf]
+
+
+def accuracy_points(df: pd.DataFrame, x: str, y: str = "acc", hue: str | None = None, ax=None,
+                    title: str = "", order=None, xlabel: str | None = None):
+    """Mean ± sd over seeds as points and lines, every seed as a faint dot."""
+    ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
+    sns.pointplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.1, dodge=0.3 if hue else False,
+                  ax=ax, markers="o")
+    sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), alpha=0.35, ax=ax, legend=False,
+                  size=4, palette="dark:gray" if hue is None else None)
+    ax.set(title=title, ylabel="test accuracy (%)", xlabel=xlabel or x)
+    return ax
+
+
+def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | None = None, order=None,
+                title: str = "", ax=None, paper: dict | None = None):
+    """Bars of mean ± sd, seeds as dots, and the paper's numbers as black ticks when given."""
+    ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
+    sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
+    sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
+                  legend=False)
+    lo = df[y].min()
+    ax.set_ylim(max(0, lo - 5), df[y].max() + 2)
+    ax.set(title=title, ylabel="test accuracy (%)", xlabel="")
+    if paper:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        for i, label in enumerate(labels):
+            if label in paper:
+                ax.plot([i - 0.4, i + 0.4], [paper[label]] * 2, color="black", lw=1.5, ls="--")
+        ax.text(0.99, 0.02, "dashed: paper", transform=ax.transAxes, ha="right", fontsize=8)
+    return ax
+
+
+def landscape_grids(grids: dict[str, np.ndarray], extent: float, title: str = "loss"):
+    """Contours (top row) and 3-D surfaces (bottom row) of several 2-D loss grids on one colour scale."""
+    names = list(grids)
+    vmin = min(float(np.nanmin(g)) for g in grids.values())
+    vmax = max(float(np.nanmax(g)) for g in grids.values())
+    levels = np.linspace(vmin, vmax, 15)
+    fig = plt.figure(figsize=(4.2 * len(names), 8))
+    coords = None
+    for k, name in enumerate(names):
+        g = grids[name]
+        coords = np.linspace(-extent, extent, g.shape[0])
+        xx, yy = np.meshgrid(coords, coords, indexing="ij")
+        ax = fig.add_subplot(2, len(names), k + 1)
+        cs = ax.contourf(xx, yy, g, levels=levels, cmap="viridis")
+        ax.contour(xx, yy, g, levels=levels, colors="white", linewidths=0.4)
+        ax.plot(0, 0, "r*", ms=8)
+        ax.set(title=name, xlabel="direction 1", ylabel="direction 2", aspect="equal")
+        ax3 = fig.add_subplot(2, len(names), len(names) + k + 1, projection="3d")
+        ax3.plot_surface(xx, yy, g, cmap="viridis", vmin=vmin, vmax=vmax, linewidth=0, antialiased=True)
+        ax3.set(zlim=(vmin, vmax), xlabel="d1", ylabel="d2", zlabel=title)
+    fig.colorbar(cs, ax=fig.axes[: len(names)], shrink=0.8, label=title)
+    return fig
+
+
+def gap_figure(df: pd.DataFrame, order_by_family: dict[str, list[str]]):
+    """Student accuracy (mean ± sd, left axis) and teacher accuracy (right axis) against the teacher,
+    one panel per model family; the 'none' column is the student trained alone."""
+    families = [f for f in order_by_family if f in set(df.family)]
+    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 3.8), squeeze=False)
+    for ax, fam in zip(axes[0], families):
+        order = order_by_family[fam]
+        sub = df[df.family == fam]
+        sns.pointplot(data=sub[sub.role == "student"], x="teacher", y="acc", order=order, errorbar="sd",
+                      capsize=0.1, ax=ax, color="C0", label="student")
+        twin = ax.twinx()
+        sns.pointplot(data=sub[sub.role == "teacher"], x="teacher", y="acc", order=order, errorbar="sd",
+                      capsize=0.1, ax=twin, color="C1", linestyles="--", markers="s", label="teacher")
+        ax.set(title=f"{fam}: student {sub[sub.role == 'student'].recipe.iloc[0].split(' ')[0]}",
+               xlabel="teacher ('none': student trained alone)", ylabel="student test accuracy (%)")
+        twin.set_ylabel("teacher test accuracy (%)", color="C1")
+        twin.grid(False)
+        if twin.get_legend() is not None:
+            twin.get_legend().remove()
+        lines = ax.get_legend_handles_labels(), twin.get_legend_handles_labels()
+        ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
