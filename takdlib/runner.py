@@ -1,0 +1,119 @@
+"""Execute the notebooks headlessly with papermill (what run_all.sh calls).
+
+python -m takdlib.runner --profile cpu [--only 01_gap ...] [--device cpu] [-p NAME VALUE ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import papermill as pm
+
+from .experiment import REPO_ROOT, output_root
+from .recipes import PROFILES
+from .report import claims_table, format_claims, write_json
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+PACKAGES = ("torch", "torchvision", "papermill", "matplotlib", "seaborn", "loss-landscapes", "numpy", "pandas")
+
+
+def notebook_paths(only: list[str] | None) -> list[Path]:
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        known = {p.stem: p for p in paths}
+        unknown = [n for n in only if n.removesuffix(".ipynb") not in known]
+        if unknown:
+            raise SystemExit(f"unknown notebook(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        paths = [known[n.removesuffix(".ipynb")] for n in only]
+    return paths
+
+
+def check_parameters(path: Path, params: dict) -> None:
+    """papermill only warns about a parameter the notebook does not declare; we refuse it."""
+    declared = pm.inspect_notebook(str(path))
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise SystemExit(f"{path.name} declares no parameter(s) {', '.join(unknown)}; it declares {', '.join(declared)}")
+
+
+def manifest(timings: dict[str, float], profile: str) -> dict:
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except Exception:
+            return None
+
+    import torch
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return dict(profile=profile, git_revision=git("rev-parse", "HEAD"), git_dirty=bool(git("status", "--porcelain")),
+                python=sys.version.split()[0], packages=versions, platform=platform.platform(),
+                processor=platform.processor() or platform.machine(), cpu_threads=torch.get_num_threads(),
+                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="notebook names, e.g. 01_gap")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="another notebook parameter (a Python literal, else a string)")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: none)")
+    args = parser.parse_args(argv)
+
+    import ast
+
+    extra = {}
+    for name, value in args.p:
+        try:
+            extra[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            extra[name] = value
+    params = dict(profile=args.profile, device=args.device, **extra)
+    paths = notebook_paths(args.only)
+    for path in paths:
+        check_parameters(path, params)
+
+    root = output_root(args.profile, extra.get("out_dir"))
+    executed = REPO_ROOT / "runs" / args.profile / "notebooks"
+    executed.mkdir(parents=True, exist_ok=True)
+    timings, failed = {}, []
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {path.stem} (profile {args.profile}) ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(str(path), str(executed / path.name), parameters=params, cwd=str(NOTEBOOKS),
+                                progress_bar=sys.stderr.isatty(), log_output=False, execution_timeout=args.timeout)
+        except pm.PapermillExecutionError as err:
+            failed.append(path.stem)
+            print(f"FAILED {path.stem}: cell {err.cell_index} (execution count {err.exec_count}): "
+                  f"{err.ename}: {err.evalue}\n  executed copy with the traceback: {executed / path.name}", flush=True)
+        timings[path.stem] = round(time.perf_counter() - t0, 1)
+        print(f"    {path.stem}: {timings[path.stem]:.0f} s", flush=True)
+
+    if not failed:
+        previous = root / "results" / "manifest.json"
+        merged = json.loads(previous.read_text())["wall_seconds"] if previous.exists() and args.only else {}
+        write_json(manifest({**merged, **timings}, args.profile), previous)
+    print("\nClaims (paper vs ours vs verdict):\n" + format_claims(claims_table(root / "results")))
+    if failed:
+        print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
