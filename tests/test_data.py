@@ -1,0 +1,126 @@
+import urllib.error
+
+import pytest
+import torch
+
+from takdlib import data as data_mod
+from takdlib.data import (DataUnavailable, augment, epoch_generator, load_arrays, make_split, normalize,
+                          train_batches)
+
+
+def test_archive_and_folder_decode_to_the_same_tensors(jpeg_archive, jpeg_tree, cache):
+    a = load_arrays("cifar10", jpeg_archive, cache)
+    b = load_arrays("cifar10", jpeg_tree, cache)
+    assert a.train_x.shape == (40, 3, 32, 32) and a.train_x.dtype == torch.uint8
+    assert a.test_x.shape == (20, 3, 32, 32)
+    assert a.classes[0] == "airplane" and a.classes[-1] == "truck"
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.train_y, b.train_y)
+    assert sorted(a.train_y.bincount().tolist()) == [4] * 10
+
+
+def test_decoding_happens_once_then_the_cache_serves(jpeg_archive, cache, monkeypatch):
+    first = load_arrays("cifar10", jpeg_archive, cache)
+    files = list(cache.glob("cifar10-*.pt"))
+    assert len(files) == 1 and not list(cache.glob(".*tmp"))  # written atomically, no temp left behind
+    monkeypatch.setattr(data_mod, "_read_jpeg_archive", lambda path: pytest.fail("decoded twice"))
+    again = load_arrays("cifar10", jpeg_archive, cache)
+    assert torch.equal(first.train_x, again.train_x) and first.fingerprint == again.fingerprint
+
+
+def test_a_corrupt_cache_is_rebuilt(jpeg_archive, cache):
+    good = load_arrays("cifar10", jpeg_archive, cache)
+    (cache_file,) = cache.glob("cifar10-*.pt")
+    cache_file.write_bytes(b"not a tensor file")
+    assert torch.equal(load_arrays("cifar10", jpeg_archive, cache).train_x, good.train_x)
+
+
+def test_environment_variable_names_the_source(jpeg_archive, cache, monkeypatch):
+    monkeypatch.setenv("TAKD_DATA", str(jpeg_archive))
+    assert load_arrays("cifar10", None, cache).train_x.shape[0] == 40
+
+
+def test_cifar100_reads_the_real_pickle_format(cifar100_root, cache):
+    arrays = load_arrays("cifar100", cifar100_root, cache)
+    assert arrays.train_x.shape == (300, 3, 32, 32) and arrays.test_x.shape == (200, 3, 32, 32)
+    assert len(arrays.classes) == 100 and arrays.train_y.max().item() == 99
+    # pixels keep the CIFAR layout: the first 1024 bytes of a row are the red channel
+    import pickle
+
+    with open(cifar100_root / "cifar-100-python" / "train", "rb") as f:
+        raw = pickle.load(f, encoding="latin1")["data"][0]
+    assert torch.equal(arrays.train_x[0, 0].flatten(), torch.from_numpy(raw[:1024]))
+
+
+def test_offline_download_gives_one_clear_error(cache, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.delenv("TAKD_DATA", raising=False)
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
+    with pytest.raises(DataUnavailable) as err:
+        load_arrays("cifar10", None, cache)
+    message = str(err.value)
+    assert "connect to the internet" in message and "TAKD_DATA" in message
+    assert err.value.__cause__ is None  # no urllib traceback chained under it
+
+
+@pytest.mark.parametrize("bad", ["/no/such/place", "."])
+def test_bad_sources_are_named(bad, cache):
+    with pytest.raises(DataUnavailable, match="does not exist|holds neither"):
+        load_arrays("cifar10", bad, cache)
+
+
+def test_unknown_dataset_is_refused(cache):
+    with pytest.raises(ValueError, match="known: cifar10, cifar100"):
+        load_arrays("mnist", None, cache)
+
+
+def test_split_is_stratified_disjoint_and_seeded(jpeg_archive, cache):
+    arrays = load_arrays("cifar10", jpeg_archive, cache)
+    split = make_split(arrays, train_per_class=2, val_per_class=1, test_per_class=1, seed=0)
+    assert split.train_y.bincount().tolist() == [2] * 10 and split.val_y.bincount().tolist() == [1] * 10
+    assert split.test_x.shape[0] == 10
+    flat = lambda t: {tuple(r.tolist()) for r in t.flatten(1)}  # noqa: E731
+    assert not flat(split.train_x) & flat(split.val_x)
+    again = make_split(arrays, train_per_class=2, val_per_class=1, test_per_class=1, seed=0)
+    assert torch.equal(split.train_x, again.train_x)
+    with pytest.raises(ValueError, match="fewer than"):
+        make_split(arrays, train_per_class=4, val_per_class=1)
+
+
+def test_augment_crops_and_flips_within_the_padded_image():
+    g = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8) + 1
+    out = augment(x, g, pad=2)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for b in range(2):
+        windows = [padded[b, :, i:i + 8, j:j + 8] for i in range(5) for j in range(5)]
+        assert any(torch.equal(out[b], w) or torch.equal(out[b], w.flip(2)) for w in windows)
+    assert torch.equal(out, augment(x, torch.Generator().manual_seed(0), pad=2))
+
+
+def test_batches_are_deterministic_per_epoch_and_cover_the_data():
+    x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
+    y = torch.arange(10)
+    labels = lambda epoch: torch.cat([yb for _, yb in train_batches(x, y, 4, epoch_generator(0, epoch, "cpu"), False)])  # noqa: E731
+    assert torch.equal(labels(0), labels(0))
+    assert not torch.equal(labels(0), labels(1))
+    assert sorted(labels(0).tolist()) == list(range(10))
+    # a trailing batch of one would break BatchNorm: it is dropped
+    assert len(list(train_batches(x[:9], y[:9], 4, epoch_generator(0, 0, "cpu"), False))) == 2
+
+
+def test_normalize_uses_the_takd_constants():
+    x = torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)
+    expected = (1 - torch.tensor(data_mod.MEAN)) / torch.tensor(data_mod.STD)
+    assert torch.allclose(normalize(x)[0, :, 0, 0], expected, atol=1e-5)
+
+
+def test_the_offline_cifar10_copy_matches_its_readme(real_cifar10, tmp_path):
+    arrays = load_arrays("cifar10", real_cifar10)
+    assert arrays.train_x.shape == (50000, 3, 32, 32) and arrays.test_x.shape == (10000, 3, 32, 32)
+    mean = arrays.train_x.float().mean((0, 2, 3)) / 255
+    assert torch.allclose(mean, torch.tensor([0.4913, 0.4821, 0.4465]), atol=2e-3)

@@ -1,0 +1,113 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from takdlib import store as store_mod
+from takdlib.recipes import chain, scratch, with_data
+from takdlib.store import Store, format_index
+
+
+def tiny(recipe, **changes):
+    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None, **changes)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def weights(model):
+    return list(model.state_dict().values())
+
+
+def test_a_chain_is_trained_once_then_loaded(env, jpeg_archive, monkeypatch):
+    logs = []
+    store = Store(env / "store", jpeg_archive, log=logs.append)
+    recipe = tiny(chain(["plain6", "plain4", "plain2"], "smoke", 0))
+    trained = store.get(recipe)
+    assert trained.recipe == recipe and set(trained.summary) >= {"final_test_acc", "best_test_acc"}
+    assert len(store.index()) == 3  # the teacher and the TA were trained first
+    assert store.get(recipe) is trained  # memoised
+
+    monkeypatch.setattr(store_mod, "train", lambda *a, **k: pytest.fail("trained a stored model again"))
+    again = Store(env / "store", jpeg_archive).get(recipe)
+    assert all(torch.equal(a, b) for a, b in zip(weights(trained.model), weights(again.model)))
+    assert again.history == trained.history
+    assert not list((env / "store").rglob("partial.pt"))
+
+
+def test_a_corrupt_checkpoint_is_reported_and_retrained(env, jpeg_archive):
+    recipe = tiny(scratch("plain2", "smoke", 0))
+    first = Store(env / "store", jpeg_archive).get(recipe)
+    model_file = first.path / "model.pt"
+    model_file.write_bytes(model_file.read_bytes()[:-10] + b"0123456789")
+    logs = []
+    second = Store(env / "store", jpeg_archive, log=logs.append).get(recipe)
+    assert any("corrupt" in line and "retraining" in line for line in logs)
+    assert all(torch.equal(a, b) for a, b in zip(weights(first.model), weights(second.model)))
+
+
+def test_index_lists_what_is_stored(env, jpeg_archive, capsys):
+    store = Store(env / "store", jpeg_archive, log=lambda _: None)
+    store.get(tiny(scratch("plain2", "smoke", 0)))
+    (row,) = store.index()
+    assert row["description"] == "plain2 seed 0 smoke" and row["megabytes"] > 0
+    store_mod.main([str(env / "store")])
+    assert "plain2 seed 0 smoke" in capsys.readouterr().out
+    assert "plain2 seed 0 smoke" in format_index(store.index())
+
+
+def test_different_data_sources_never_share_an_address(env, jpeg_archive, jpeg_tree):
+    recipe = tiny(scratch("plain2", "smoke", 0))
+    other = jpeg_tree.parent / "other.tar.gz"
+    import tarfile
+
+    with tarfile.open(other, "w:gz") as tar:  # same images, one file fewer
+        for p in sorted(jpeg_tree.rglob("*.jpg"))[1:]:
+            tar.add(p, arcname=str(p.relative_to(jpeg_tree)))
+    assert Store(env / "s", jpeg_archive).address(recipe) != Store(env / "s", other).address(recipe)
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from dataclasses import replace
+    from takdlib.recipes import scratch, with_data
+    from takdlib.store import Store
+    recipe = with_data(scratch("plain10", "smoke", 3), train_per_class=3, val_per_class=1, test_per_class=None)
+    recipe = replace(recipe, optim=replace(recipe.optim, epochs=EPOCHS))
+    if __name__ == "__main__":
+        Store(sys.argv[1], sys.argv[2], log=lambda line: print(line, flush=True)).get(recipe)
+""")
+
+
+def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
+    """SIGKILL a training subprocess mid-run; the resumed model equals an uninterrupted one bitwise."""
+    epochs = 40
+    script = CHILD.replace("EPOCHS", str(epochs))
+    child = subprocess.Popen([sys.executable, "-c", script, str(env / "killed"), str(jpeg_archive)],
+                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    for line in child.stdout:
+        if "epoch 3/" in line:
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    (partial,) = (env / "killed").rglob("partial.pt")
+    done = torch.load(partial, weights_only=False)["epoch"]
+    assert 2 <= done < epochs
+
+    ns = {"__name__": "recipe_only"}
+    exec(script, ns)
+    recipe = ns["recipe"]
+    logs = []
+    resumed = Store(env / "killed", jpeg_archive, log=logs.append).get(recipe)
+    assert logs[0].startswith(f"resuming plain10 seed 3 smoke at epoch {done + 1}")
+    fresh = Store(env / "fresh", jpeg_archive, log=lambda _: None).get(recipe)
+    assert all(torch.equal(a, b) for a, b in zip(weights(resumed.model), weights(fresh.model)))
+    assert [h["train_loss"] for h in resumed.history["epochs"]] == [h["train_loss"] for h in fresh.history["epochs"]]
