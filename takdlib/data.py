@@ -61,11 +61,13 @@ def _sha256_files(paths: list[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def _decode_jpegs(items: list[tuple[str, str, bytes]]) -> dict:
+def _decode_jpegs(items: list[tuple[str, str, bytes]], dataset: str) -> dict:
     """items: (split, class name, jpeg bytes) -> uint8 tensors per split, labels by sorted class."""
     from PIL import Image
 
     classes = sorted({c for _, c, _ in items})
+    if len(classes) != NUM_CLASSES[dataset]:  # checked before the slow part: decoding
+        raise DataUnavailable(f"the JPEG source has {len(classes)} classes; {dataset} has {NUM_CLASSES[dataset]}")
     index = {c: i for i, c in enumerate(classes)}
     out = {}
     for split in ("train", "test"):
@@ -77,7 +79,7 @@ def _decode_jpegs(items: list[tuple[str, str, bytes]]) -> dict:
     return {"split": out, "classes": tuple(classes)}
 
 
-def _read_jpeg_archive(path: Path) -> dict:
+def _read_jpeg_archive(path: Path, dataset: str) -> dict:
     items = []
     with tarfile.open(path, "r:*") as tar:
         for member in tar:
@@ -85,15 +87,15 @@ def _read_jpeg_archive(path: Path) -> dict:
             if member.isfile() and len(parts) >= 3 and parts[-3] in ("train", "test"):
                 items.append((parts[-3], parts[-2], tar.extractfile(member).read()))
     items.sort(key=lambda t: t[:2])  # deterministic order whatever the archive's order
-    return _decode_jpegs(items)
+    return _decode_jpegs(items, dataset)
 
 
 def _jpeg_files(root: Path) -> list[Path]:
     return sorted(p for split in ("train", "test") for p in (root / split).glob("*/*") if p.is_file())
 
 
-def _read_jpeg_dir(root: Path) -> dict:
-    return _decode_jpegs([(p.parts[-3], p.parts[-2], p.read_bytes()) for p in _jpeg_files(root)])
+def _read_jpeg_dir(root: Path, dataset: str) -> dict:
+    return _decode_jpegs([(p.parts[-3], p.parts[-2], p.read_bytes()) for p in _jpeg_files(root)], dataset)
 
 
 def _read_cifar_pickles(folder: Path, dataset: str) -> dict:
@@ -151,13 +153,13 @@ def _resolve(dataset: str, source: str | os.PathLike | None, cache: Path):
     if path.is_file():
         if not tarfile.is_tarfile(path):
             raise DataUnavailable(f"{path} is not a tar archive of a JPEG ImageFolder tree")
-        return (lambda: _read_jpeg_archive(path)), _sha256_files([path], path.parent)
+        return (lambda: _read_jpeg_archive(path, dataset)), _sha256_files([path], path.parent)
     if (path / _PICKLE_DIRS[dataset]).is_dir():
         folder = path / _PICKLE_DIRS[dataset]
         files = [p for p in folder.iterdir() if p.is_file()]
         return (lambda: _read_cifar_pickles(folder, dataset)), _sha256_files(files, folder)
     if (path / "train").is_dir() and (path / "test").is_dir():
-        return (lambda: _read_jpeg_dir(path)), _sha256_files(_jpeg_files(path), path)
+        return (lambda: _read_jpeg_dir(path, dataset)), _sha256_files(_jpeg_files(path), path)
     raise DataUnavailable(
         f"{path} holds neither {_PICKLE_DIRS[dataset]}/ (torchvision CIFAR format) nor train/ and test/ "
         f"(JPEG ImageFolder) for {dataset}"
@@ -181,8 +183,6 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     else:
         raw = read()
         (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
-        if len(raw["classes"]) != NUM_CLASSES[dataset]:
-            raise DataUnavailable(f"source has {len(raw['classes'])} classes, {dataset} has {NUM_CLASSES[dataset]}")
         blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
         cache.mkdir(parents=True, exist_ok=True)
         atomic_torch_save(blob, cache_file)

@@ -22,7 +22,7 @@ def test_decoding_happens_once_then_the_cache_serves(jpeg_archive, cache, monkey
     first = load_arrays("cifar10", jpeg_archive, cache)
     files = list(cache.glob("cifar10-*.pt"))
     assert len(files) == 1 and not list(cache.glob(".*tmp"))  # written atomically, no temp left behind
-    monkeypatch.setattr(data_mod, "_read_jpeg_archive", lambda path: pytest.fail("decoded twice"))
+    monkeypatch.setattr(data_mod, "_read_jpeg_archive", lambda *a: pytest.fail("decoded twice"))
     again = load_arrays("cifar10", jpeg_archive, cache)
     assert torch.equal(first.train_x, again.train_x) and first.fingerprint == again.fingerprint
 
@@ -70,6 +70,11 @@ def test_offline_download_gives_one_clear_error(cache, monkeypatch):
 def test_bad_sources_are_named(bad, cache):
     with pytest.raises(DataUnavailable, match="does not exist|holds neither"):
         load_arrays("cifar10", bad, cache)
+
+
+def test_a_cifar10_source_is_not_taken_for_cifar100(jpeg_archive, cache):
+    with pytest.raises(DataUnavailable, match="has 10 classes; cifar100 has 100"):
+        load_arrays("cifar100", jpeg_archive, cache)
 
 
 def test_unknown_dataset_is_refused(cache):
