@@ -121,10 +121,23 @@ def format_claims(rows: list[dict]) -> str:
     return "\n".join([line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols}), *map(line, rows)])
 
 
+def claims_markdown_file(rows: list[dict]) -> str:
+    """The whole claims table as a Markdown document (results/claims.md), generated, never typed."""
+    lines = ["# Claims: paper vs ours vs verdict", "", VERDICT_RULE, "",
+             "| notebook | claim | paper | ours | verdict |", "|---|---|---|---|---|"]
+    lines += [f"| {r['notebook']} | {r['claim']} | {r['paper']} | {r['ours']} | **{r['verdict']}** |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
     parser.add_argument("results_dir")
-    print(format_claims(claims_table(parser.parse_args(argv).results_dir)))
+    parser.add_argument("--markdown", action="store_true", help="also write <results_dir>/claims.md")
+    args = parser.parse_args(argv)
+    rows = claims_table(args.results_dir)
+    print(format_claims(rows))
+    if args.markdown:
+        (Path(args.results_dir) / "claims.md").write_text(claims_markdown_file(rows))
 
 
 if __name__ == "__main__":

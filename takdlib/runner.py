@@ -17,7 +17,7 @@ import papermill as pm
 
 from .experiment import REPO_ROOT, output_root
 from .recipes import PROFILES
-from .report import claims_table, format_claims, write_json
+from .report import claims_markdown_file, claims_table, format_claims, write_json
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 PACKAGES = ("torch", "torchvision", "papermill", "matplotlib", "seaborn", "loss-landscapes", "numpy", "pandas")
@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         previous = root / "results" / "manifest.json"
         merged = json.loads(previous.read_text())["wall_seconds"] if previous.exists() and args.only else {}
         write_json(manifest({**merged, **timings}, args.profile), previous)
-    print("\nClaims (paper vs ours vs verdict):\n" + format_claims(claims_table(root / "results")))
+    rows = claims_table(root / "results")
+    if rows:
+        (root / "results" / "claims.md").write_text(claims_markdown_file(rows))
+    print("\nClaims (paper vs ours vs verdict):\n" + format_claims(rows))
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1
