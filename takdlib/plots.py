@@ -22,11 +22,11 @@ def save_figure(fig, path_stem: str | Path) -> list[Path]:
 
 
 def accuracy_points(df: pd.DataFrame, x: str, y: str = "acc", hue: str | None = None, ax=None,
-                    title: str = "", order=None, xlabel: str | None = None):
-    """Mean ± sd over seeds as points and lines, every seed as a faint dot."""
+                    title: str = "", order=None, xlabel: str | None = None, lines: bool = True):
+    """Mean ± sd over seeds as points, every seed as a faint dot; `lines` joins the points (for an ordered x)."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.pointplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.1, dodge=0.3 if hue else False,
-                  ax=ax, markers="o")
+                  ax=ax, markers="o", linestyle="-" if lines else "none")
     sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), alpha=0.35, ax=ax, legend=False,
                   size=4, palette="dark:gray" if hue is None else None)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel=xlabel or x)
