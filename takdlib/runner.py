@@ -105,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {path.stem}: {timings[path.stem]:.0f} s", flush=True)
 
     if not failed:
-        previous = root / "results" / "manifest.json"
-        merged = json.loads(previous.read_text())["wall_seconds"] if previous.exists() and args.only else {}
-        write_json(manifest({**merged, **timings}, args.profile), previous)
+        # one entry per invocation: a later --only run (often on a warm store) adds to the record, it does
+        # not overwrite the cold timings of the run before it
+        path = root / "results" / "manifest.json"
+        runs = json.loads(path.read_text())["runs"] if path.exists() and args.only else []
+        write_json({"runs": [*runs, manifest(timings, args.profile)]}, path)
     rows = claims_table(root / "results")
     if rows:
         (root / "results" / "claims.md").write_text(claims_markdown_file(rows))

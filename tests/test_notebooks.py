@@ -38,8 +38,8 @@ def test_every_notebook_runs_on_the_smoke_profile(real_cifar10, tmp_path):
         assert all(c["verdict"] == "not judged (smoke)" for c in payload["claims"])
         assert list((tmp_path / "out" / "figures").glob(f"{path.stem}_*.png"))
     assert "Claims (paper vs ours vs verdict)" in result.stdout
-    manifest = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())
-    assert set(manifest["wall_seconds"]) == {p.stem for p in NOTEBOOKS} and manifest["packages"]["torch"]
+    (run,) = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"]
+    assert set(run["wall_seconds"]) == {p.stem for p in NOTEBOOKS} and run["packages"]["torch"]
 
 
 def test_cifar100_takes_the_same_code_path(tmp_path):
