@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         # one entry per invocation: a later --only run (often on a warm store) adds to the record, it does
         # not overwrite the cold timings of the run before it
         path = root / "results" / "manifest.json"
-        runs = json.loads(path.read_text())["runs"] if path.exists() and args.only else []
+        previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
+        runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
         write_json({"runs": [*runs, manifest(timings, args.profile)]}, path)
     rows = claims_table(root / "results")
     if rows:
