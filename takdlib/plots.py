@@ -35,13 +35,14 @@ def accuracy_points(df: pd.DataFrame, x: str, y: str = "acc", hue: str | None = 
 
 def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | None = None, order=None,
                 title: str = "", ax=None, paper: dict | None = None):
-    """Bars of mean ± sd, seeds as dots, and the paper's numbers as black ticks when given."""
+    """Bars of mean ± sd, seeds as dots, and the paper's numbers as dashed black lines when given
+    (the y-range then spans them too, so a gap to the paper is visible, not clipped)."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
     sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
                   legend=False)
-    lo = df[y].min()
-    ax.set_ylim(max(0, lo - 5), df[y].max() + 2)
+    values = [*df[y], *(paper or {}).values()]
+    ax.set_ylim(max(0, min(values) - 5), max(values) + 2)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel="")
     if paper:
         labels = [t.get_text() for t in ax.get_xticklabels()]
