@@ -43,6 +43,13 @@ class LossAndAccuracy(Metric):
         return loss_sum / n, 100.0 * correct / n
 
 
+def spread_batches(x: torch.Tensor, y: torch.Tensor, n: int, batch_size: int = 500) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """n images taken at evenly spaced positions of x (N, 3, 32, 32) and y (N,), in batches: a fixed set
+    that covers every class even when the split is ordered by class (as a stratified split is)."""
+    idx = torch.linspace(0, len(x) - 1, min(n, len(x))).round().long()
+    return [(x[idx[i:i + batch_size]], y[idx[i:i + batch_size]]) for i in range(0, len(idx), batch_size)]
+
+
 def frozen_copy(model: nn.Module) -> ModelWrapper:
     """A deep copy in eval mode (BatchNorm uses its running statistics, which nothing overwrites)."""
     return wrap_model(copy.deepcopy(model).eval())

@@ -73,7 +73,9 @@ def landscape_grids(grids: dict[str, np.ndarray], extent: float, title: str = "l
         ax3 = fig.add_subplot(2, len(names), len(names) + k + 1, projection="3d")
         ax3.plot_surface(xx, yy, g, cmap="viridis", vmin=vmin, vmax=vmax, linewidth=0, antialiased=True)
         ax3.set(zlim=(vmin, vmax), xlabel="d1", ylabel="d2", zlabel=title)
-    fig.colorbar(cs, ax=fig.axes[: len(names)], shrink=0.8, label=title)
+    # a colour bar axis of its own: stealing room from the equal-aspect panels would resize them unequally
+    fig.subplots_adjust(right=0.88)
+    fig.colorbar(cs, cax=fig.add_axes((0.91, 0.55, 0.015, 0.33)), label=title)
     return fig
 
 

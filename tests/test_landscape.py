@@ -10,7 +10,7 @@ from loss_landscapes.model_interface.model_parameters import ModelParameters, ra
 from torch import nn
 
 from takdlib.landscape import (LossAndAccuracy, filter_normalized_direction, frozen_copy, interpolate, plane,
-                               sharpness)
+                               sharpness, spread_batches)
 from takdlib.models import build_model
 
 
@@ -135,3 +135,14 @@ def test_sharpness_and_interpolation_endpoints(batches):
     assert line["loss"][-1] == pytest.approx(metric(frozen_copy(b))[0], rel=1e-4)  # same BN buffers in a and b
     s = sharpness(a, metric, seed=0, radius=0.5, directions=2)
     assert set(s) == {"base_loss", "rise_mean", "rise_sd", "radius", "directions"}
+
+
+def test_spread_batches_cover_every_class_of_a_class_sorted_split():
+    y = torch.arange(10).repeat_interleave(50)            # 500 labels sorted by class, as a stratified split is
+    x = torch.arange(500).view(500, 1, 1, 1).expand(500, 3, 32, 32)
+    batches = spread_batches(x, y, n=200, batch_size=64)
+    labels = torch.cat([b[1] for b in batches])
+    assert [len(b[1]) for b in batches] == [64, 64, 64, 8]
+    assert torch.bincount(labels, minlength=10).tolist() == [20] * 10
+    assert torch.equal(torch.cat([b[0][:, 0, 0, 0] for b in batches]).unique(), torch.cat([b[0][:, 0, 0, 0] for b in batches]))
+    assert len(spread_batches(x, y, n=10_000)[0][1]) == 500   # never more than there is
