@@ -1,10 +1,11 @@
 """Loss landscapes in the style of Li et al. (2018), built on the `loss-landscapes` package.
 
 From the package we use what is correct: its model wrapper, its parameter-vector arithmetic
-(`ModelParameters`), its `Metric` interface and `linear_interpolation`. Direction sampling and the 2-D
-grid live here because loss-landscapes 3.0.6 gets them wrong (uniform [0, 1) directions, inverted
-`distance`, shifted odd rows, element-wise "filter" normalisation of 1-D tensors, no eval mode); the
-tests in tests/test_landscape.py pin each of those defects so a fixed release is noticed.
+(`ModelParameters`) and its `Metric` interface. Direction sampling, the 2-D grid and the 1-D line live
+here because loss-landscapes 3.0.6 gets them wrong (uniform [0, 1) directions, inverted `distance`,
+shifted odd rows, element-wise "filter" normalisation of 1-D tensors, no eval mode, and a line that moves
+parameters but not BatchNorm statistics); the tests in tests/test_landscape.py pin each of those
+defects so a fixed release is noticed.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
-from loss_landscapes import linear_interpolation
 from loss_landscapes.metrics.metric import Metric
 from loss_landscapes.model_interface.model_parameters import ModelParameters
 from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_model
@@ -114,11 +114,25 @@ def sharpness(model: nn.Module, metric: Metric, seed: int, radius: float = 0.5, 
 
 
 def interpolate(model_a: nn.Module, model_b: nn.Module, metric: Metric, steps: int = 20) -> dict:
-    """Loss and accuracy on the straight line from model_a (t=0) to model_b (t=1), through the package's
-    `linear_interpolation` on eval-mode copies. BatchNorm running statistics stay model_a's all along
-    (the package moves parameters only)."""
-    start = metric(frozen_copy(model_a))
-    values = linear_interpolation(frozen_copy(model_a), frozen_copy(model_b), metric, steps=steps)
-    # the package evaluates t = 1/steps .. 1 and skips the start point
-    values = np.vstack([np.asarray(start)[None], values])
-    return {"t": np.linspace(0, 1, steps + 1), "loss": values[:, 0], "acc": values[:, 1]}
+    """Loss and accuracy at model_a + t·(model_b − model_a), t in linspace(0, 1, steps + 1), eval mode.
+
+    Parameters and BatchNorm running statistics move together, so t = 1 is model_b itself. (The package's
+    `linear_interpolation` moves parameters only: model_b's weights under model_a's statistics at t = 1.)
+    Returns {"t": (steps + 1,), "loss": (steps + 1,), "acc": (steps + 1,)}.
+    """
+    wrapper = frozen_copy(model_a)
+    start = ModelParameters([p.detach().clone() for p in wrapper.get_module_parameters()])
+    end = ModelParameters([p.detach().clone() for p in model_b.parameters()])
+    b_buffers = dict(model_b.named_buffers())
+    buffers = [(live, live.clone(), b_buffers[name].to(live.dtype)) for name, live in wrapper.modules[0].named_buffers()
+               if live.is_floating_point()]
+    ts = np.linspace(0, 1, steps + 1)
+    values = []
+    for t in ts:
+        _set(wrapper, start + (end - start) * float(t))
+        with torch.no_grad():
+            for live, a, b in buffers:
+                live.copy_(torch.lerp(a, b, float(t)))
+        values.append(metric(wrapper))
+    values = np.asarray(values)
+    return {"t": ts, "loss": values[:, 0], "acc": values[:, 1]}

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import torch
-from loss_landscapes import random_plane
+from loss_landscapes import linear_interpolation, random_plane
 from loss_landscapes.metrics.metric import Metric
 from loss_landscapes.model_interface.model_parameters import ModelParameters, rand_u_like
 from torch import nn
@@ -123,18 +123,39 @@ def test_plane_is_centred_on_the_model_and_leaves_it_alone(batches):
     assert surface["loss"].std() > 0
 
 
-def test_sharpness_and_interpolation_endpoints(batches):
-    metric = LossAndAccuracy(batches)
+def two_students():
+    """Two plain2 models that differ in weights *and* BatchNorm running statistics."""
     a = build_model("plain2").eval()
     b = copy.deepcopy(a)
     with torch.no_grad():
         for p in b.parameters():
             p.add_(0.05 * torch.randn_like(p))
+        for name, buf in b.named_buffers():
+            if name.endswith("running_mean"):
+                buf.add_(0.5)
+    return a, b
+
+
+def test_sharpness_and_interpolation_endpoints(batches):
+    metric = LossAndAccuracy(batches)
+    a, b = two_students()
     line = interpolate(a, b, metric, steps=4)
+    assert line["t"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert line["loss"][0] == pytest.approx(metric(frozen_copy(a))[0], rel=1e-5)
-    assert line["loss"][-1] == pytest.approx(metric(frozen_copy(b))[0], rel=1e-4)  # same BN buffers in a and b
+    assert line["loss"][-1] == pytest.approx(metric(frozen_copy(b))[0], rel=1e-4)
+    assert line["acc"][-1] == pytest.approx(metric(frozen_copy(b))[1])
     s = sharpness(a, metric, seed=0, radius=0.5, directions=2)
     assert set(s) == {"base_loss", "rise_mean", "rise_sd", "radius", "directions"}
+
+
+def test_defect_linear_interpolation_keeps_the_start_models_batchnorm_statistics(batches):
+    metric = LossAndAccuracy(batches)
+    a, b = two_students()
+    end = linear_interpolation(frozen_copy(a), frozen_copy(b), metric, steps=4)[-1]
+    b_weights_a_stats = copy.deepcopy(b)
+    b_weights_a_stats.load_state_dict({**b.state_dict(), **dict(a.named_buffers())})
+    assert end[0] == pytest.approx(metric(frozen_copy(b_weights_a_stats))[0], rel=1e-4)
+    assert end[0] != pytest.approx(metric(frozen_copy(b))[0], rel=1e-3)
 
 
 def test_spread_batches_cover_every_class_of_a_class_sorted_split():
