@@ -266,7 +266,8 @@ def epoch_generator(seed: int, epoch: int, device: str | torch.device) -> torch.
 
 
 def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augmented: bool):
-    """Shuffled, optionally augmented, normalised batches; a trailing batch of one is dropped (BatchNorm)."""
+    """Shuffled, optionally augmented, normalised batches (images, labels, indices into x); a trailing
+    batch of one is dropped (BatchNorm)."""
     order = torch.randperm(len(x), generator=generator, device=x.device)
     for start in range(0, len(x), batch_size):
         idx = order[start:start + batch_size]
@@ -275,7 +276,7 @@ def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: 
         xb = x[idx]
         if augmented:
             xb = augment(xb, generator)
-        yield normalize(xb), y[idx]
+        yield normalize(xb), y[idx], idx
 
 
 def eval_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000):

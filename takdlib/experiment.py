@@ -41,7 +41,8 @@ class Experiment:
         """Train or load every recipe; one row per recipe with its labels and accuracies (%).
 
         acc is the final-epoch test accuracy; val_selected is the test accuracy at the epoch of best
-        validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number).
+        validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number,
+        None unless the profile scores the test set every epoch).
         """
         records = []
         for labels, recipe in rows:
@@ -50,6 +51,12 @@ class Experiment:
                                 val_selected=s["val_selected_test_acc"], best_test=s["best_test_acc"],
                                 train_seconds=s["train_seconds"], recipe=recipe.describe()))
         return pd.DataFrame.from_records(records)
+
+    @property
+    def accuracy_columns(self) -> list[str]:
+        """The accuracy columns of `measure` that this profile fills in."""
+        every_epoch = self.profile.plain_optim.test_every_epoch and self.profile.resnet_optim.test_every_epoch
+        return ["acc", "val_selected"] + (["best_test"] if every_epoch else [])
 
     def save(self, fig, name: str) -> None:
         save_figure(fig, self.figures_dir / f"{self.name}_{name}")

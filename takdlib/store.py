@@ -155,9 +155,10 @@ class Store:
 def format_index(rows: list[dict]) -> str:
     lines = [f"{'address':12}  {'final':>6}  {'val-sel':>7}  {'best':>6}  {'train s':>8}  {'MB':>6}  recipe"]
     for r in rows:
-        sel = r.get("val_selected_test_acc")
+        sel, best = r.get("val_selected_test_acc"), r.get("best_test_acc")
         lines.append(f"{r['address'][:12]}  {r['final_test_acc']:6.2f}  {'' if sel is None else f'{sel:.2f}':>7}  "
-                     f"{r['best_test_acc']:6.2f}  {r['train_seconds']:8.1f}  {r['megabytes']:6.2f}  {r['description']}")
+                     f"{'' if best is None else f'{best:.2f}':>6}  {r['train_seconds']:8.1f}  {r['megabytes']:6.2f}  "
+                     f"{r['description']}")
     return "\n".join(lines)
 
 

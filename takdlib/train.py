@@ -83,7 +83,7 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
 
     Returns the model (eval mode) and its history: one dict per epoch (train_loss, val_acc, test_acc,
-    test_loss, lr, seconds) plus a summary (final, validation-selected and best-test accuracies, in %).
+    test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final, validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     """
     device = torch.device(device)
@@ -102,16 +102,18 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     opt = torch.optim.SGD(params, lr=recipe.optim.lr, momentum=recipe.optim.momentum,
                           weight_decay=recipe.optim.weight_decay)
     history: list[dict] = []
-    start_epoch = 0
+    start_epoch, best_val_state = 0, None
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         for name, module in trainable.items():
             module.load_state_dict(state["modules"][name])
         opt.load_state_dict(state["optimizer"])
         history, start_epoch = state["history"], state["epoch"]
+        best_val_state = state.get("best_val_state")
         log(f"resuming {recipe.short()} at epoch {start_epoch + 1}")
 
     o = recipe.optim
+    fixed_logits = fixed_guide_logits(recipe, guides, split.train_x)
     steps_per_epoch = math.ceil(len(split.train_x) / o.batch_size)
     total_steps = o.epochs * steps_per_epoch
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, desc=recipe.describe()[:60],
@@ -122,12 +124,13 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
             m.train()
         gen = epoch_generator(recipe.seed, epoch, device)
         loss_sum, n_seen = torch.zeros((), device=device), 0
-        for step, (xb, yb) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
-                                                      recipe.data.augment)):
+        for step, (xb, yb, idx) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
+                                                           recipe.data.augment)):
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
-            loss = _loss(recipe, model, trainable, guides, xb, yb, gen, device)
+            batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
+            loss = _loss(recipe, model, trainable, guides, xb, yb, gen, device, batch_logits)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -139,35 +142,69 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
             bar.close()
             raise TrainingDiverged(f"loss became {train_loss} in epoch {epoch + 1} of {recipe.short()}")
         val_acc, _ = evaluate(model, split.val_x, split.val_y, o.precision)
-        test_acc, test_loss = evaluate(model, split.test_x, split.test_y, o.precision)
+        last = epoch + 1 == o.epochs
+        test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, o.precision)
+                               if o.test_every_epoch or last else (None, None))
+        if not o.test_every_epoch and math.isfinite(val_acc) and not last \
+                and val_acc >= max((h["val_acc"] for h in history), default=-math.inf):
+            best_val_state = {k: v.clone() for k, v in model.state_dict().items()}  # scored on test at the end
         history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
                             test_loss=test_loss, seconds=time.perf_counter() - t0))
+        scored = "" if test_acc is None else f" test {test_acc:.1f}%"
         log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
-            f"val {val_acc:.1f}% test {test_acc:.1f}% ({history[-1]['seconds']:.1f}s)")
+            f"val {val_acc:.1f}%{scored} ({history[-1]['seconds']:.1f}s)")
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
-                               "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1}, checkpoint)
+                               "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
+                               "best_val_state": best_val_state}, checkpoint)
     bar.close()
+    if not o.test_every_epoch:
+        _score_validation_selected(history, best_val_state, recipe, split, device)
     model.eval()
     return model, {"epochs": history, "summary": summarize(history)}
 
 
-def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device) -> torch.Tensor:
+def _score_validation_selected(history: list[dict], best_val_state: dict | None, recipe: Recipe, split: Split,
+                               device: torch.device) -> None:
+    """Fill in the test accuracy of the validation-selected epoch when only the last epoch was scored."""
+    selected = _validation_selected(history)
+    if selected is None or history[selected]["test_acc"] is not None or best_val_state is None:
+        return
+    model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
+    model.load_state_dict(best_val_state)
+    history[selected]["test_acc"], history[selected]["test_loss"] = evaluate(
+        model, split.test_x, split.test_y, recipe.optim.precision)
+
+
+def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
+    """Each guide's logits (N, classes) on the unaugmented training images, or None when they change per step.
+
+    Without augmentation a frozen guide in eval mode gives every image the same logits each epoch, so one
+    pass replaces one per epoch: for plain10 teaching plain2 that is most of the training time.
+    """
+    if recipe.method not in ("kd", "dgkd") or recipe.data.augment:
+        return None
+    return [predict(g, train_x, recipe.optim.precision) for g in guides]
+
+
+def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device,
+          guide_logits: list[torch.Tensor] | None = None) -> torch.Tensor:
     precision = recipe.optim.precision
     if recipe.method == "scratch":
         with autocast(device, precision):
             logits = model(xb)
         return F.cross_entropy(logits.float(), yb)
-    want_features = recipe.method == "hint"
-    with torch.inference_mode(), autocast(device, precision):
-        guide_out = [g(xb, features=want_features) for g in guides]
-    if recipe.method == "hint":
-        s_idx, t_idx = recipe.hint_layers
-        with autocast(device, precision):
-            _, feats = model(xb, features=True)
-            return hint_loss(feats[s_idx], guide_out[0][1][t_idx].clone(), trainable["regressor"])
-    # clone: inference tensors cannot be saved for backward
-    guide_logits = [t.float().clone() for t in guide_out]
+    if guide_logits is None:
+        want_features = recipe.method == "hint"
+        with torch.inference_mode(), autocast(device, precision):
+            guide_out = [g(xb, features=want_features) for g in guides]
+        if recipe.method == "hint":
+            s_idx, t_idx = recipe.hint_layers
+            with autocast(device, precision):
+                _, feats = model(xb, features=True)
+                return hint_loss(feats[s_idx], guide_out[0][1][t_idx].clone(), trainable["regressor"])
+        # clone: inference tensors cannot be saved for backward
+        guide_logits = [t.float().clone() for t in guide_out]
     with autocast(device, precision):
         logits = model(xb)
     if recipe.method == "kd":
@@ -180,17 +217,23 @@ def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device) -> torc
     return dgkd_loss(logits, guide_logits, yb, recipe.tau, recipe.lam, keep, recipe.kl)
 
 
+def _validation_selected(history: list[dict]) -> int | None:
+    """Index of the epoch with the best validation accuracy (the latest among ties); None without validation."""
+    vals = [h["val_acc"] for h in history]
+    if not vals or not all(math.isfinite(v) for v in vals):
+        return None
+    return max(range(len(vals)), key=lambda i: (vals[i], i))
+
+
 def summarize(history: list[dict]) -> dict:
     """Three accuracies (in %), named for what they are:
     final_test_acc: the last epoch's; val_selected_test_acc: at the epoch of best validation accuracy
-    (the sound protocol); best_test_acc: the maximum over epochs (the TAKD code's, test used as validation)."""
+    (the sound protocol); best_test_acc: the maximum over epochs (the TAKD code's, test used as validation),
+    None when the test set was not scored every epoch."""
     if not history:
         return {}
-    final = history[-1]["test_acc"]
-    vals = [h["val_acc"] for h in history]
-    selected = None
-    if all(math.isfinite(v) for v in vals):
-        selected = history[max(range(len(vals)), key=lambda i: (vals[i], i))]["test_acc"]
-    return dict(final_test_acc=final, val_selected_test_acc=selected,
-                best_test_acc=max(h["test_acc"] for h in history),
+    selected = _validation_selected(history)
+    tests = [h["test_acc"] for h in history]
+    return dict(final_test_acc=tests[-1], val_selected_test_acc=None if selected is None else tests[selected],
+                best_test_acc=max(tests) if all(t is not None for t in tests) else None,
                 train_seconds=sum(h["seconds"] for h in history))

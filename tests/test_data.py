@@ -110,10 +110,11 @@ def test_augment_crops_and_flips_within_the_padded_image():
 def test_batches_are_deterministic_per_epoch_and_cover_the_data():
     x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
     y = torch.arange(10)
-    labels = lambda epoch: torch.cat([yb for _, yb in train_batches(x, y, 4, epoch_generator(0, epoch, "cpu"), False)])  # noqa: E731
+    labels = lambda epoch: torch.cat([yb for _, yb, _ in train_batches(x, y, 4, epoch_generator(0, epoch, "cpu"), False)])  # noqa: E731
     assert torch.equal(labels(0), labels(0))
     assert not torch.equal(labels(0), labels(1))
     assert sorted(labels(0).tolist()) == list(range(10))
+    assert all(torch.equal(yb, y[idx]) for _, yb, idx in train_batches(x, y, 4, epoch_generator(0, 0, "cpu"), False))
     # a trailing batch of one would break BatchNorm: it is dropped
     assert len(list(train_batches(x[:9], y[:9], 4, epoch_generator(0, 0, "cpu"), False))) == 2
 

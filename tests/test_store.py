@@ -111,3 +111,5 @@ def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
     fresh = Store(env / "fresh", jpeg_archive, log=lambda _: None).get(recipe)
     assert all(torch.equal(a, b) for a, b in zip(weights(resumed.model), weights(fresh.model)))
     assert [h["train_loss"] for h in resumed.history["epochs"]] == [h["train_loss"] for h in fresh.history["epochs"]]
+    same = ("final_test_acc", "val_selected_test_acc", "best_test_acc")  # the kept best-validation weights survive too
+    assert {k: resumed.summary[k] for k in same} == {k: fresh.summary[k] for k in same}

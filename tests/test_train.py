@@ -1,11 +1,12 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
-from takdlib.data import load_arrays, make_split
+from takdlib.data import Split, load_arrays, make_split
 from takdlib.recipes import Optim, chain, dgkd, fitnet, scratch, with_data
-from takdlib.train import TrainingDiverged, lr_at, summarize, train
+from takdlib.train import TrainingDiverged, fixed_guide_logits, lr_at, predict, summarize, train
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,51 @@ def test_guides_are_frozen_and_untouched(split):
         assert math.isfinite(history["epochs"][-1]["train_loss"])
         assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
         assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+
+
+def learnable_split(n_per_class: int, seed: int = 0) -> Split:
+    """Images whose brightness encodes the class (plus noise): a net learns them within a few steps."""
+    g = torch.Generator().manual_seed(seed)
+
+    def make(n):
+        y = torch.arange(10).repeat_interleave(n)
+        x = (y.view(-1, 1, 1, 1) * 25 + torch.randint(0, 40, (len(y), 3, 32, 32), generator=g)).clamp(0, 255)
+        return x.to(torch.uint8), y
+
+    (tx, ty), (vx, vy), (sx, sy) = make(n_per_class), make(2), make(4)
+    return Split(tx, ty, vx, vy, sx, sy, num_classes=10)
+
+
+def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selected():
+    split = learnable_split(8)
+    every = scratch("plain2", "smoke", 0)
+    # a constant learning rate on 20 validation images: validation accuracy jumps around, so the best epoch is not the last
+    every = replace(every, optim=replace(every.optim, epochs=6, batch_size=8, lr=0.01, schedule="constant",
+                                         test_every_epoch=True))
+    at_end = replace(every, optim=replace(every.optim, test_every_epoch=False))
+    _, h_every = train(every, split, log=quiet)
+    _, h_end = train(at_end, split, log=quiet)
+    # scoring does not touch the random streams, so both runs train the same weights
+    assert [h["train_loss"] for h in h_every["epochs"]] == [h["train_loss"] for h in h_end["epochs"]]
+    vals = [h["val_acc"] for h in h_end["epochs"]]
+    selected = max(range(len(vals)), key=lambda i: (vals[i], i))
+    assert selected < len(vals) - 1, vals  # the kept copy of the best epoch's weights is what gets scored
+    scored = {i for i, h in enumerate(h_end["epochs"]) if h["test_acc"] is not None}
+    assert scored == {selected, len(vals) - 1}
+    s_every, s_end = h_every["summary"], h_end["summary"]
+    assert s_end["final_test_acc"] == s_every["final_test_acc"]
+    assert s_end["val_selected_test_acc"] == s_every["val_selected_test_acc"]
+    assert s_every["best_test_acc"] is not None and s_end["best_test_acc"] is None
+
+
+def test_guide_logits_are_computed_once_only_when_the_images_never_change(split):
+    teacher, _ = train(tiny(scratch("plain4", "smoke", 0)), split, log=quiet)
+    kd = with_data(tiny(chain(["plain4", "plain2"], "smoke", 0)), augment=False)
+    cached = fixed_guide_logits(kd, [teacher], split.train_x)
+    assert cached is not None and cached[0].shape == (len(split.train_x), 10)
+    live = predict(teacher, split.train_x[:7], batch_size=3)  # other batch sizes: the same logits up to bf16
+    assert torch.allclose(cached[0][:7], live, atol=0.05, rtol=0.02)
+    assert fixed_guide_logits(with_data(kd, augment=True), [teacher], split.train_x) is None
+    assert fixed_guide_logits(tiny(scratch("plain2", "smoke", 0)), [], split.train_x) is None
+    hint = tiny(fitnet("resnet8", scratch("plain4", "smoke", 0), hint_layers=(1, 1)).init)
+    assert fixed_guide_logits(hint, [teacher], split.train_x) is None
