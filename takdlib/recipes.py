@@ -126,11 +126,11 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu",
         data=DataSpec(train_per_class=500, val_per_class=100, test_per_class=500, augment=False),
-        plain_optim=Optim(epochs=12, lr=0.05, schedule="onecycle", test_every_epoch=False),
-        resnet_optim=Optim(epochs=12, lr=0.05, schedule="onecycle", test_every_epoch=False),
+        plain_optim=Optim(epochs=10, lr=0.05, schedule="onecycle", test_every_epoch=False),
+        resnet_optim=Optim(epochs=10, lr=0.05, schedule="onecycle", test_every_epoch=False),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"),
-        note="5,000 training / 1,000 validation / 5,000 test images, 12 epochs, no augmentation, 3 seeds",
+        resnet_teachers=("resnet14", "resnet20"), landscape_images=1000,
+        note="5,000 training / 1,000 validation / 5,000 test images, 10 epochs, no augmentation, 3 seeds",
     ),
     "paper": Profile(
         name="paper",
