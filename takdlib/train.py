@@ -83,7 +83,8 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
 
     Returns the model (eval mode) and its history: one dict per epoch (train_loss, val_acc, test_acc,
-    test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final, validation-selected and best-test accuracies, in %).
+    test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
+    validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     """
     device = torch.device(device)
