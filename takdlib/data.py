@@ -16,11 +16,15 @@ import io
 import os
 import pickle
 import tarfile
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
 
 DATA_ENV = "TAKD_DATA"
 CACHE_ENV = "TAKD_CACHE"
@@ -61,33 +65,52 @@ def _sha256_files(paths: list[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def _decode_jpegs(items: list[tuple[str, str, bytes]], dataset: str) -> dict:
-    """items: (split, class name, jpeg bytes) -> uint8 tensors per split, labels by sorted class."""
-    from PIL import Image
-
-    classes = sorted({c for _, c, _ in items})
+def _decode_jpegs(items: list[tuple[str, str, str, bytes]], dataset: str, source: Path) -> dict:
+    """items: (split, class name, file name, jpeg bytes) -> uint8 tensors per split, labels by sorted class."""
+    classes = sorted({c for _, c, _, _ in items})
     if len(classes) != NUM_CLASSES[dataset]:  # checked before the slow part: decoding
-        raise DataUnavailable(f"the JPEG source has {len(classes)} classes; {dataset} has {NUM_CLASSES[dataset]}")
+        raise DataUnavailable(f"the JPEG source {source} has {len(classes)} classes; {dataset} has {NUM_CLASSES[dataset]}")
     index = {c: i for i, c in enumerate(classes)}
     out = {}
     for split in ("train", "test"):
-        chosen = [(c, b) for s, c, b in items if s == split]
+        chosen = [(c, name, b) for s, c, name, b in items if s == split]
         if not chosen:
-            raise DataUnavailable(f"no '{split}/' images found in the JPEG source")
-        x = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for _, b in chosen])
-        out[split] = (torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.tensor([index[c] for c, _ in chosen]))
+            raise DataUnavailable(f"no '{split}/' images found in the JPEG source {source}")
+        x = np.stack([_decode_one(b, source, name) for _, name, b in chosen])
+        out[split] = (torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.tensor([index[c] for c, _, _ in chosen]))
     return {"split": out, "classes": tuple(classes)}
 
 
+def _decode_one(jpeg: bytes, source: Path, name: str) -> np.ndarray:
+    """One image as (32, 32, 3) uint8; a damaged or foreign file is named, with what to do."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+    except Exception as err:
+        raise DataUnavailable(f"cannot decode {name} in {source} ({type(err).__name__}: {err}): replace or remove "
+                              f"that file, or fetch the data set again") from None
+    if pixels.shape != (32, 32, 3):
+        raise DataUnavailable(f"{name} in {source} is {pixels.shape[1]}x{pixels.shape[0]} pixels; CIFAR images are "
+                              f"32x32: replace or remove that file")
+    return pixels
+
+
 def _read_jpeg_archive(path: Path, dataset: str) -> dict:
-    items = []
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            parts = Path(member.name).parts
-            if member.isfile() and len(parts) >= 3 and parts[-3] in ("train", "test"):
-                items.append((parts[-3], parts[-2], tar.extractfile(member).read()))
-    items.sort(key=lambda t: t[:2])  # deterministic order whatever the archive's order
-    return _decode_jpegs(items, dataset)
+    items, member = [], None
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                parts = Path(member.name).parts
+                if member.isfile() and len(parts) >= 3 and parts[-3] in ("train", "test"):
+                    items.append((parts[-3], parts[-2], member.name, tar.extractfile(member).read()))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        where = f" after member {member.name}" if member is not None else ""
+        raise DataUnavailable(f"the archive {path} is damaged or truncated{where} ({type(err).__name__}: {err}): "
+                              f"download or copy it again and compare its sha256 with the published one") from None
+    items.sort(key=lambda t: t[:3])  # deterministic order whatever the archive's order
+    return _decode_jpegs(items, dataset, path)
 
 
 def _jpeg_files(root: Path) -> list[Path]:
@@ -95,7 +118,7 @@ def _jpeg_files(root: Path) -> list[Path]:
 
 
 def _read_jpeg_dir(root: Path, dataset: str) -> dict:
-    return _decode_jpegs([(p.parts[-3], p.parts[-2], p.read_bytes()) for p in _jpeg_files(root)], dataset)
+    return _decode_jpegs([(p.parts[-3], p.parts[-2], str(p), p.read_bytes()) for p in _jpeg_files(root)], dataset, root)
 
 
 def _read_cifar_pickles(folder: Path, dataset: str) -> dict:
@@ -174,27 +197,24 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     read, fingerprint = _resolve(dataset, source, cache)
     cache_file = cache / f"{dataset}-{fingerprint[:16]}.pt"
+    blob = None
     if cache_file.exists():
         try:
-            blob = torch.load(cache_file, weights_only=True)
-        except Exception:
-            cache_file.unlink()  # a corrupt cache is rebuilt, never used
-            return load_arrays(dataset, source, cache_dir)
-    else:
+            blob = verified_torch_load(cache_file, weights_only=True)
+        except CorruptFile as err:  # a damaged cache is rebuilt, never used
+            warnings.warn(f"data cache {err}; decoding the source again", stacklevel=2)
+            discard(cache_file)
+    if blob is None:
         raw = read()
         (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
         blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
-        cache.mkdir(parents=True, exist_ok=True)
-        atomic_torch_save(blob, cache_file)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            atomic_torch_save(blob, cache_file)
+        except OSError as err:  # StorageError included: the decoded images still serve this process
+            warnings.warn(f"could not cache the decoded images ({err}); using them from memory, and decoding "
+                          f"again next time (set {CACHE_ENV} to a writable folder to keep them)", stacklevel=2)
     return Arrays(blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"], tuple(blob["classes"]), fingerprint)
-
-
-def atomic_torch_save(obj, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -238,10 +258,11 @@ def make_split(arrays: Arrays, train_per_class: int | None = None, val_per_class
                  to(arrays.test_x[test_idx]), to(arrays.test_y[test_idx]), len(arrays.classes))
 
 
-def normalize(x: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> float32 normalised with the TAKD code's constants, channels_last."""
+def normalize(x: torch.Tensor, input_std: float = 1.0) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float32 channels_last, zero mean and standard deviation `input_std` per channel
+    (the TAKD code's constants; its paper's text says 0.5, its code gives 1)."""
     mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1) * (255 / input_std)
     return ((x.float() - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
@@ -265,7 +286,8 @@ def epoch_generator(seed: int, epoch: int, device: str | torch.device) -> torch.
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
 
 
-def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augmented: bool):
+def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augmented: bool,
+                  input_std: float = 1.0):
     """Shuffled, optionally augmented, normalised batches (images, labels, indices into x); a trailing
     batch of one is dropped (BatchNorm)."""
     order = torch.randperm(len(x), generator=generator, device=x.device)
@@ -276,9 +298,9 @@ def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: 
         xb = x[idx]
         if augmented:
             xb = augment(xb, generator)
-        yield normalize(xb), y[idx], idx
+        yield normalize(xb, input_std), y[idx], idx
 
 
-def eval_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000):
+def eval_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, input_std: float = 1.0):
     for start in range(0, len(x), batch_size):
-        yield normalize(x[start:start + batch_size]), y[start:start + batch_size]
+        yield normalize(x[start:start + batch_size], input_std), y[start:start + batch_size]

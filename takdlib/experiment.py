@@ -55,7 +55,8 @@ class Experiment:
     @property
     def accuracy_columns(self) -> list[str]:
         """The accuracy columns of `measure` that this profile fills in."""
-        every_epoch = self.profile.plain_optim.test_every_epoch and self.profile.resnet_optim.test_every_epoch
+        regimes = (self.profile.student, self.profile.teacher)
+        every_epoch = all(o.test_every_epoch for r in regimes for o in (r.plain, r.resnet))
         return ["acc", "val_selected"] + (["best_test"] if every_epoch else [])
 
     def save(self, fig, name: str) -> None:

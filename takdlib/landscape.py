@@ -25,18 +25,20 @@ from .data import normalize
 class LossAndAccuracy(Metric):
     """Mean cross-entropy and accuracy (%) of the wrapped model over fixed batches.
 
-    batches: list of (uint8 images (B, 3, 32, 32), labels (B,)); evaluated in float32 under no_grad.
+    batches: list of (uint8 images (B, 3, 32, 32), labels (B,)); evaluated in float32 under no_grad, inputs
+    normalised as the models were trained (input_std: the recipes' data.input_std).
     """
 
-    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]]):
+    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]], input_std: float = 1.0):
         super().__init__()
         self.batches = batches
+        self.input_std = input_std
 
     @torch.no_grad()
     def __call__(self, model_wrapper: ModelWrapper) -> tuple[float, float]:
         loss_sum, correct, n = 0.0, 0, 0
         for x, y in self.batches:
-            logits = model_wrapper.forward(normalize(x)).float()
+            logits = model_wrapper.forward(normalize(x, self.input_std)).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
             n += len(y)

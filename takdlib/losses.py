@@ -19,8 +19,9 @@ def kd_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tau: flo
         raise ValueError(f"unknown KL reduction {kl!r}; known: {', '.join(KL_REDUCTIONS)}")
     log_p_student = F.log_softmax(student_logits.float() / tau, dim=1)
     p_teacher = F.softmax(teacher_logits.float() / tau, dim=1)
-    reduction = "batchmean" if kl == "batchmean" else "mean"
-    return tau * tau * F.kl_div(log_p_student, p_teacher, reduction=reduction)
+    # written out as a sum and a divisor: PyTorch has announced that reduction="mean" will change meaning
+    divisor = student_logits.shape[0] * (1 if kl == "batchmean" else student_logits.shape[1])
+    return tau * tau * F.kl_div(log_p_student, p_teacher, reduction="sum") / divisor
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,

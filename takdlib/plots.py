@@ -41,7 +41,8 @@ def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | 
     sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
     sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
                   legend=False)
-    values = [*df[y], *(paper or {}).values()]
+    paper = {k: v for k, v in (paper or {}).items() if isinstance(v, (int, float))}  # numbers only, no labels
+    values = [*df[y], *paper.values()]
     ax.set_ylim(max(0, min(values) - 5), max(values) + 2)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel="")
     if paper:

@@ -2,18 +2,25 @@
 
 A Recipe names the architecture, data, optimisation, method and its hyperparameters, the seed, and the
 recipes of its guides (recursively). `Recipe.address()` hashes all of it; the store keys models by it.
-Profiles (smoke / cpu / paper) live here and nowhere else.
+Profiles (smoke / cpu / gpu / paper / paper_code) live here and nowhere else. A profile trains models in one
+of two roles: a *teacher* (a model trained alone to teach others: the head of every chain) and a
+*student* (everything else: TAs, students, and the students trained alone that they are compared with).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
+from .losses import KL_REDUCTIONS
 from .models import MODEL_NAMES
 
 METHODS = ("scratch", "kd", "dgkd", "hint")
 SCHEDULES = ("constant", "step", "takd_code", "onecycle")
+PRECISIONS = ("bf16", "fp32")
+DROP_MODES = ("none", "bernoulli", "fixed")
+DATASETS = ("cifar10", "cifar100")
+ROLES = ("teacher", "student")
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class DataSpec:
     test_per_class: int | None = None  # None: the whole test set
     augment: bool = False  # random crop (pad 4) + flip; the TAKD code trained without
     split_seed: int = 0  # fixed across model seeds, so every model sees the same images
+    # inputs are normalised per channel to this standard deviation: 1.0 as the TAKD code, 0.5 as its paper's text
+    input_std: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,10 @@ class Optim:
     schedule: str = "constant"
     batch_size: int = 128
     momentum: float = 0.9
+    nesterov: bool = False  # the TAKD paper's text says Nesterov; its code used plain momentum
     weight_decay: float = 1e-4
-    precision: str = "bf16"  # autocast dtype for forward passes; "fp32" disables autocast
+    milestones: tuple[int, ...] = ()  # "step": epochs at which lr drops 10x; () means at 1/2 and 3/4
+    precision: str = "bf16"  # "bf16": autocast forward passes to bfloat16; "fp32": no autocast
     # False: the test set is scored once at the end (final and validation-selected epochs), not every epoch,
     # so the history has no best-test-over-epochs number (the TAKD code's protocol)
     test_every_epoch: bool = True
@@ -63,13 +74,24 @@ class Recipe:
             raise ValueError(f"unknown model {self.arch!r}; known models: {', '.join(MODEL_NAMES)}")
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; known: {', '.join(METHODS)}")
-        if self.optim.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.optim.schedule!r}; known: {', '.join(SCHEDULES)}")
         wanted = {"scratch": (0, 0), "kd": (1, 1), "hint": (1, 1), "dgkd": (1, 99)}[self.method]
         if not wanted[0] <= len(self.guides) <= wanted[1]:
             raise ValueError(f"method {self.method!r} takes {wanted} guides, got {len(self.guides)}")
         if self.method == "hint" and self.hint_layers is None:
             raise ValueError("method 'hint' needs hint_layers=(student block, teacher block)")
+        _check(self.tau > 0, "tau", self.tau, "> 0 (a softmax temperature)")
+        _check(0 <= self.lam <= 1, "lam", self.lam, "in [0, 1] (the weight of the KD term)")
+        _check(self.kl in KL_REDUCTIONS, "kl", self.kl, f"one of {', '.join(KL_REDUCTIONS)}")
+        _check(self.drop in DROP_MODES, "drop", self.drop, f"one of {', '.join(DROP_MODES)}")
+        _check(0 < self.keep_prob <= 1, "keep_prob", self.keep_prob, "in (0, 1]")
+        if self.drop == "fixed":
+            _check(0 <= self.drop_num < len(self.guides), "drop_num", self.drop_num,
+                   f"in [0, {len(self.guides) - 1}] (below the number of guides, {len(self.guides)})")
+        _check_optim(self.optim)
+        _check_data(self.data)
+        for g in self.guides:
+            _check(g.data.input_std == self.data.input_std, "guides' data.input_std", g.data.input_std,
+                   f"equal to the student's ({self.data.input_std}): guides see the student's batches")
 
     def address(self) -> str:
         """sha256 of the canonical JSON of the whole recipe, guides included."""
@@ -92,55 +114,132 @@ class Recipe:
         return f"{self.describe()} seed {self.seed} {self.profile}".strip()
 
 
+def _check(ok: bool, field_name: str, value, allowed: str) -> None:
+    if not ok:
+        raise ValueError(f"recipe field {field_name} = {value!r} is not allowed: it must be {allowed}")
+
+
+def _check_optim(o: "Optim") -> None:
+    _check(o.schedule in SCHEDULES, "optim.schedule", o.schedule, f"one of {', '.join(SCHEDULES)}")
+    _check(isinstance(o.epochs, int) and o.epochs >= 1, "optim.epochs", o.epochs, "an integer >= 1")
+    _check(o.lr > 0, "optim.lr", o.lr, "> 0")
+    _check(isinstance(o.batch_size, int) and o.batch_size >= 2, "optim.batch_size", o.batch_size, "an integer >= 2")
+    _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "in [0, 1)")
+    _check(o.weight_decay >= 0, "optim.weight_decay", o.weight_decay, ">= 0")
+    _check(o.precision in PRECISIONS, "optim.precision", o.precision, f"one of {', '.join(PRECISIONS)}")
+    _check(not o.nesterov or o.momentum > 0, "optim.nesterov", o.nesterov, "False when momentum is 0")
+    _check(all(0 < m < o.epochs for m in o.milestones) and list(o.milestones) == sorted(set(o.milestones)),
+           "optim.milestones", o.milestones, f"increasing epochs in (0, {o.epochs})")
+
+
+def _check_data(d: "DataSpec") -> None:
+    _check(d.dataset in DATASETS, "data.dataset", d.dataset, f"one of {', '.join(DATASETS)}")
+    for name, least in (("train_per_class", 1), ("test_per_class", 0)):
+        value = getattr(d, name)
+        _check(value is None or (isinstance(value, int) and value >= least), f"data.{name}", value,
+               f"None or an integer >= {least}")
+    _check(isinstance(d.val_per_class, int) and d.val_per_class >= 0, "data.val_per_class", d.val_per_class,
+           "an integer >= 0")
+    _check(d.input_std > 0, "data.input_std", d.input_std, "> 0")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """How the models of one role are trained: the data they see and the optimiser per model family."""
+
+    data: DataSpec
+    plain: Optim
+    resnet: Optim
+
+    def optim_for(self, arch: str) -> Optim:
+        return self.resnet if arch.startswith("resnet") else self.plain
+
+
 @dataclass(frozen=True)
 class Profile:
-    """One experiment scale: data, optimisation per model family, distillation hyperparameters, seeds."""
+    """One experiment scale: how teachers and students are trained, distillation hyperparameters, seeds."""
 
     name: str
-    data: DataSpec
-    plain_optim: Optim
-    resnet_optim: Optim
+    student: Regime  # every model that is not the head of a chain: students, TAs, students trained alone
+    teacher: Regime  # models trained alone to teach: the head of every chain
     tau: float
     lam: float
     seeds: tuple[int, ...]
     resnet_chain: tuple[str, ...]  # teacher -> TA -> student for the ResNet experiments
     resnet_teachers: tuple[str, ...]  # teachers of resnet8 in the gap experiment
+    kl: str = "batchmean"
     landscape_steps: int = 21  # grid points per axis of a 2-D loss surface
     landscape_images: int = 2000  # fixed test images the surfaces are evaluated on
     note: str = ""
 
-    def optim_for(self, arch: str) -> Optim:
-        return self.resnet_optim if arch.startswith("resnet") else self.plain_optim
+    def regime(self, role: str) -> Regime:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+        return self.teacher if role == "teacher" else self.student
 
+    @property
+    def data(self) -> DataSpec:
+        """The students' data (the split every model is evaluated on)."""
+        return self.student.data
+
+
+def _one_regime(data: DataSpec, optim: Optim) -> Regime:
+    return Regime(data, optim, optim)
+
+
+_SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
+_SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
+# cpu: teachers learn once, from 4x the images with crop + flip, and every experiment shares them; students
+# learn from a quarter of those images without augmentation (as in the TAKD code), where a teacher's soft
+# targets have the most to add. Same validation and test images for both. fp32: on CPUs without native
+# bf16 (no AVX512_BF16 / AMX) bf16 autocast is about 3x slower than fp32 (benchmarks/RESULTS.md).
+_CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
+_CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
+_CPU_STUDENT = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_TEACHER = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
+# the TAKD paper's text: Nesterov SGD, lr 0.1 (plain CNNs constant; ResNets /10 at epochs 80 and 120),
+# 150 epochs, weight decay 1e-4, inputs normalised to standard deviation 0.5
+_TEXT_DATA = replace(_FULL, input_std=0.5)
+_TEXT_PLAIN = Optim(epochs=150, lr=0.1, schedule="constant", nesterov=True)
+_TEXT_RESNET = Optim(epochs=150, lr=0.1, schedule="step", milestones=(80, 120), nesterov=True)
+# the TAKD code: plain momentum, 160 epochs, lr 0.01 for plain CNNs, its ResNet schedule bug, element-mean KL
+_CODE_PLAIN = Optim(epochs=160, lr=0.01, schedule="constant")
+_CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke",
-        data=DataSpec(train_per_class=20, val_per_class=10, test_per_class=20, augment=True),
-        plain_optim=Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, test_every_epoch=False),
-        resnet_optim=Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, test_every_epoch=False),
+        name="smoke", student=_one_regime(_SMOKE_DATA, _SMOKE),
+        teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200,
         note="every code path in seconds; no claim is judged",
     ),
     "cpu": Profile(
-        name="cpu",
-        data=DataSpec(train_per_class=500, val_per_class=100, test_per_class=500, augment=False),
-        plain_optim=Optim(epochs=10, lr=0.05, schedule="onecycle", test_every_epoch=False),
-        resnet_optim=Optim(epochs=10, lr=0.05, schedule="onecycle", test_every_epoch=False),
+        name="cpu", student=_one_regime(_CPU_STUDENT_DATA, _CPU_STUDENT),
+        teacher=_one_regime(_CPU_TEACHER_DATA, _CPU_TEACHER),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=1000,
-        note="5,000 training / 1,000 validation / 5,000 test images, 10 epochs, no augmentation, 3 seeds",
+        note="teachers: 10,000 CIFAR-10 training images with crop + flip, 8 epochs; students: 2,500 of them "
+             "without, 10 epochs; 1,000 validation / 5,000 test images; fp32; 3 seeds",
     ),
     "paper": Profile(
-        name="paper",
-        data=DataSpec(train_per_class=None, val_per_class=0, test_per_class=None, augment=False),
-        plain_optim=Optim(epochs=160, lr=0.01, schedule="constant", precision="bf16"),
-        resnet_optim=Optim(epochs=160, lr=0.1, schedule="takd_code", precision="bf16"),
+        name="paper", student=Regime(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
+        teacher=Regime(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
-        note="the TAKD code's settings (full data, 160 epochs, its learning rates and seeds); for a GPU",
+        note="the TAKD paper's stated protocol (full data, 150 epochs, Nesterov, lr 0.1, ResNet drops at 80 and "
+             "120, inputs at std 0.5); for GPUs",
+    ),
+    "paper_code": Profile(
+        name="paper_code", student=Regime(_FULL, _CODE_PLAIN, _CODE_RESNET),
+        teacher=Regime(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
+        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
+        landscape_steps=41, landscape_images=10000,
+        note="the TAKD code's protocol (160 epochs, momentum, lr 0.01 plain / its ResNet schedule, element-mean "
+             "KL, no augmentation, its seeds); for GPUs",
     ),
 }
 
@@ -151,18 +250,28 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
-def scratch(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10", **overrides) -> Recipe:
-    """A model trained alone (cross-entropy only)."""
+def scratch(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10", role: str = "student",
+            **overrides) -> Recipe:
+    """A model trained alone (cross-entropy only), in the profile's regime for `role`: "teacher" for the
+    head of a chain, "student" for a student trained alone (NOKD) or a scratch TA."""
     p = get_profile(profile) if isinstance(profile, str) else profile
-    return Recipe(arch=arch, data=replace(p.data, dataset=dataset), optim=p.optim_for(arch), seed=seed,
-                  tau=p.tau, lam=p.lam, profile=p.name, **overrides)
+    regime = p.regime(role)
+    return Recipe(arch=arch, data=replace(regime.data, dataset=dataset), optim=regime.optim_for(arch), seed=seed,
+                  tau=p.tau, lam=p.lam, kl=p.kl, profile=p.name, **overrides)
+
+
+def teacher(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10") -> Recipe:
+    """A model trained alone to teach: `scratch(..., role="teacher")`."""
+    return scratch(arch, profile, seed, dataset, role="teacher")
 
 
 def distill(arch: str, teacher: Recipe, **overrides) -> Recipe:
-    """`arch` trained by KD from `teacher`, with the teacher's profile, data and seed unless overridden."""
+    """`arch` trained by KD from `teacher` in the student regime of the teacher's profile, on the teacher's
+    dataset, with the teacher's seed and KL reduction unless overridden."""
     p = get_profile(teacher.profile)
-    fields = dict(arch=arch, data=teacher.data, optim=p.optim_for(arch), seed=teacher.seed, method="kd",
-                  guides=(teacher,), tau=p.tau, lam=p.lam, kl=teacher.kl, profile=p.name)
+    fields = dict(arch=arch, data=replace(p.student.data, dataset=teacher.data.dataset), optim=p.student.optim_for(arch),
+                  seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau, lam=p.lam, kl=teacher.kl,
+                  profile=p.name)
     fields.update(overrides)
     return Recipe(**fields)
 
@@ -171,9 +280,9 @@ def chain(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int,
           **overrides) -> Recipe:
     """Teacher -> TA(s) -> student: `chain(["plain10", "plain4", "plain2"], "cpu", 0)` is TAKD.
 
-    overrides (e.g. kl="elementmean") apply to every distillation step; the teacher is trained alone.
+    overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a teacher.
     """
-    recipe = scratch(archs[0], profile, seed, dataset)
+    recipe = teacher(archs[0], profile, seed, dataset)
     for arch in archs[1:]:
         recipe = distill(arch, recipe, **overrides)
     return recipe
@@ -185,16 +294,16 @@ def dgkd(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int, 
 
     Guide dropping (`drop`) applies to the student only, as in the DGKD paper and code.
     """
-    teacher = scratch(archs[0], profile, seed, dataset)
-    guides = [teacher]
+    head = teacher(archs[0], profile, seed, dataset)
+    guides = [head]
     for arch in archs[1:-1]:
         # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
-        ta = distill(arch, teacher) if len(guides) == 1 else distill(arch, teacher, method="dgkd", guides=tuple(guides))
+        ta = distill(arch, head) if len(guides) == 1 else distill(arch, head, method="dgkd", guides=tuple(guides))
         guides.append(ta)
     extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
     if drop not in extra:
         raise ValueError(f"unknown drop mode {drop!r}; known: {', '.join(extra)}")
-    return distill(archs[-1], teacher, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
+    return distill(archs[-1], head, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
 
 
 def baselines(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int,
@@ -208,8 +317,7 @@ def baselines(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: 
 def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epochs: int | None = None) -> Recipe:
     """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
     through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there."""
-    p = get_profile(teacher.profile)
-    optim = p.optim_for(student)
+    optim = get_profile(teacher.profile).student.optim_for(student)
     stage1 = distill(student, teacher, method="hint", hint_layers=hint_layers,
                      optim=replace(optim, epochs=hint_epochs or max(1, optim.epochs // 2)))
     return distill(student, teacher, init=stage1)
@@ -220,3 +328,25 @@ def with_data(recipe: Recipe, **changes) -> Recipe:
     return replace(recipe, data=replace(recipe.data, **changes),
                    guides=tuple(with_data(g, **changes) for g in recipe.guides),
                    init=None if recipe.init is None else with_data(recipe.init, **changes))
+
+
+def describe_profile(profile: str | Profile) -> str:
+    """The profile's settings per role, as text for a notebook to print (so no setting is typed twice)."""
+    p = get_profile(profile) if isinstance(profile, str) else profile
+
+    def per_class(n):
+        return "all" if n is None else f"{n}"
+
+    lines = [f"profile {p.name}: {p.note}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
+    for role in ROLES:
+        r = p.regime(role)
+        d = r.data
+        lines.append(f"{role}s: {per_class(d.train_per_class)} training / {d.val_per_class} validation / "
+                     f"{per_class(d.test_per_class)} test images per class, "
+                     f"{'crop + flip' if d.augment else 'no augmentation'}, inputs at std {d.input_std}")
+        for family, o in (("plain", r.plain), ("resnet", r.resnet)):
+            lines.append(f"  {family}: {o.epochs} epochs, lr {o.lr} {o.schedule}"
+                         f"{' ' + str(o.milestones) if o.milestones else ''}, batch {o.batch_size}, "
+                         f"{'Nesterov ' if o.nesterov else ''}momentum {o.momentum}, weight decay {o.weight_decay}, "
+                         f"{o.precision}")
+    return "\n".join(lines)

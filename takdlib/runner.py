@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -42,13 +43,33 @@ def check_parameters(path: Path, params: dict) -> None:
         raise SystemExit(f"{path.name} declares no parameter(s) {', '.join(unknown)}; it declares {', '.join(declared)}")
 
 
-def manifest(timings: dict[str, float], profile: str) -> dict:
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except Exception:
-            return None
+def git(*args) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:
+        return None
 
+
+def dirty_files() -> list[str]:
+    """Tracked or untracked-but-not-ignored files that differ from HEAD (empty outside a git checkout)."""
+    status = git("status", "--porcelain")
+    return [line[3:] for line in status.splitlines()] if status else []
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo, else platform.processor())."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool) -> dict:
+    """What the run was: the code (revision and whether the work tree differed from it when the run started),
+    packages, hardware (CPU model, the instruction set torch dispatches to, GPU) and wall time per notebook."""
     import torch
 
     versions = {}
@@ -57,11 +78,26 @@ def manifest(timings: dict[str, float], profile: str) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return dict(profile=profile, git_revision=git("rev-parse", "HEAD"), git_dirty=bool(git("status", "--porcelain")),
+    return dict(profile=profile, git_revision=revision, git_dirty=dirty,
                 python=sys.version.split()[0], packages=versions, platform=platform.platform(),
-                processor=platform.processor() or platform.machine(), cpu_threads=torch.get_num_threads(),
+                processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_count=os.cpu_count(),
+                cpu_threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                 wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def refuse_dirty_evidence(root: Path, allow_dirty: bool) -> None:
+    """The committed evidence must come from a committed revision, so that its manifest names the code that
+    made it: refuse to write it from a dirty work tree unless asked to."""
+    if allow_dirty or root.resolve() != REPO_ROOT.resolve():
+        return
+    changed = dirty_files()
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise SystemExit(f"refusing to write the evidence in {REPO_ROOT / 'figures'} and {REPO_ROOT / 'results'} from a "
+                         f"work tree with uncommitted changes ({shown}): commit first, or pass --allow-dirty "
+                         f"(the manifest then records git_dirty: true)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="another notebook parameter (a Python literal, else a string)")
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: none)")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="write the committed evidence (figures/, results/) from a work tree with uncommitted changes")
     args = parser.parse_args(argv)
 
     import ast
@@ -88,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         check_parameters(path, params)
 
     root = output_root(args.profile, extra.get("out_dir"))
+    refuse_dirty_evidence(root, args.allow_dirty)
+    revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
     executed = REPO_ROOT / "runs" / args.profile / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     timings, failed = {}, []
@@ -110,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         path = root / "results" / "manifest.json"
         previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
         runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
-        write_json({"runs": [*runs, manifest(timings, args.profile)]}, path)
+        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty)]}, path)
     rows = claims_table(root / "results")
     if rows:
         (root / "results" / "claims.md").write_text(claims_markdown_file(rows))

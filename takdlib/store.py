@@ -10,7 +10,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .data import NUM_CLASSES, Arrays, Split, atomic_torch_save, load_arrays, make_split
+from .data import NUM_CLASSES, Arrays, Split, load_arrays, make_split
+from .files import atomic_torch_save, atomic_write_text, discard, sha256_file
 from .models import build_model
 from .recipes import DataSpec, Recipe
 from .train import train
@@ -38,20 +38,6 @@ class Trained:
     @property
     def summary(self) -> dict:
         return self.history["summary"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class Store:
@@ -109,7 +95,7 @@ class Store:
             return None
         try:
             meta = json.loads(meta_file.read_text())
-            if _sha256(model_file) != meta["sha256"]:
+            if sha256_file(model_file) != meta["sha256"]:
                 raise ValueError("content hash does not match meta.json")
             state = torch.load(model_file, map_location=self.device, weights_only=True)
             model = build_model(recipe.arch, NUM_CLASSES[recipe.data.dataset])
@@ -127,18 +113,18 @@ class Store:
         guides = [self.get(g).model for g in recipe.guides]
         init_state = None if recipe.init is None else self.get(recipe.init).model.state_dict()
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
+        atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
         started = time.time()
         model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
                                self.device, self.log)
         atomic_torch_save(model.state_dict(), folder / "model.pt")
-        _atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
+        atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
         meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method,
                     seed=recipe.seed, profile=recipe.profile, dataset=recipe.data.dataset,
-                    sha256=_sha256(folder / "model.pt"), trained_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+                    sha256=sha256_file(folder / "model.pt"), trained_at=time.strftime("%Y-%m-%d %H:%M:%S"),
                     wall_seconds=time.time() - started, device=str(self.device), **history["summary"])
-        _atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))  # written last: marks completion
-        (folder / "partial.pt").unlink(missing_ok=True)
+        atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))  # written last: marks completion
+        discard(folder / "partial.pt")
         return Trained(model, history, recipe, address, folder)
 
     # index ------------------------------------------------------------------------------------

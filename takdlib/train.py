@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Split, atomic_torch_save, epoch_generator, eval_batches, train_batches
+from .data import Split, epoch_generator, eval_batches, train_batches
+from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
 from .losses import bernoulli_keep, dgkd_loss, fixed_drop_keep, hint_loss, hint_regressor, kd_loss
 from .models import build_model
 from .recipes import Optim, Recipe
@@ -31,8 +32,9 @@ def lr_at(optim: Optim, progress: float) -> float:
     """Learning rate at a fraction `progress` in [0, 1) of training."""
     if optim.schedule == "constant":
         return optim.lr
-    if optim.schedule == "step":  # what the TAKD code meant for ResNets: /10 at 1/2 and at 3/4
-        return optim.lr * (1.0 if progress < 0.5 else 0.1 if progress < 0.75 else 0.01)
+    if optim.schedule == "step":  # /10 at each milestone epoch; by default at 1/2 and 3/4 (what the TAKD code meant)
+        drops = [m / optim.epochs for m in optim.milestones] if optim.milestones else [0.5, 0.75]
+        return optim.lr * 0.1 ** sum(progress >= d for d in drops)
     if optim.schedule == "takd_code":  # what it ran: its first test `epoch < epoch/2` is never true
         return optim.lr * (0.1 if progress < 0.75 else 0.01)
     if optim.schedule == "onecycle":  # linear warm-up over the first 20 %, then linear decay to zero
@@ -47,22 +49,24 @@ def autocast(device: torch.device, precision: str):
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor, precision: str = "bf16", batch_size: int = 1000) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, precision: str = "fp32", batch_size: int = 1000,
+            input_std: float = 1.0) -> torch.Tensor:
     """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32), model in eval mode."""
     model.eval()
     device = next(model.parameters()).device
     out = []
-    for xb, _ in eval_batches(x, x.new_zeros(len(x)), batch_size):
+    for xb, _ in eval_batches(x, x.new_zeros(len(x)), batch_size, input_std):
         with autocast(device, precision):
             out.append(model(xb).float())
     return torch.cat(out) if out else torch.empty(0)
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "bf16") -> tuple[float, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "fp32",
+             input_std: float = 1.0) -> tuple[float, float]:
     """(accuracy in %, mean cross-entropy) on uint8 images x (N, 3, 32, 32) and labels y (N,)."""
     if len(x) == 0:
         return float("nan"), float("nan")
-    logits = predict(model, x, precision)
+    logits = predict(model, x, precision, input_std=input_std)
     return 100.0 * (logits.argmax(1) == y).float().mean().item(), F.cross_entropy(logits, y).item()
 
 
@@ -101,11 +105,17 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
         g.eval().requires_grad_(False)
     params = [p for m in trainable.values() for p in m.parameters()]
     opt = torch.optim.SGD(params, lr=recipe.optim.lr, momentum=recipe.optim.momentum,
-                          weight_decay=recipe.optim.weight_decay)
+                          weight_decay=recipe.optim.weight_decay, nesterov=recipe.optim.nesterov)
     history: list[dict] = []
     start_epoch, best_val_state = 0, None
+    state = None
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        try:
+            state = verified_torch_load(checkpoint, map_location=device, weights_only=False)
+        except CorruptFile as err:  # a damaged resume point is never used
+            log(f"WARNING: resume point {err}; discarding it and training {recipe.short()} from the start")
+            discard(checkpoint)
+    if state is not None:
         for name, module in trainable.items():
             module.load_state_dict(state["modules"][name])
         opt.load_state_dict(state["optimizer"])
@@ -126,7 +136,7 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
         gen = epoch_generator(recipe.seed, epoch, device)
         loss_sum, n_seen = torch.zeros((), device=device), 0
         for step, (xb, yb, idx) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
-                                                           recipe.data.augment)):
+                                                           recipe.data.augment, recipe.data.input_std)):
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -142,9 +152,9 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
         if not math.isfinite(train_loss):
             bar.close()
             raise TrainingDiverged(f"loss became {train_loss} in epoch {epoch + 1} of {recipe.short()}")
-        val_acc, _ = evaluate(model, split.val_x, split.val_y, o.precision)
+        val_acc, _ = evaluate(model, split.val_x, split.val_y, o.precision, recipe.data.input_std)
         last = epoch + 1 == o.epochs
-        test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, o.precision)
+        test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, o.precision, recipe.data.input_std)
                                if o.test_every_epoch or last else (None, None))
         if not o.test_every_epoch and math.isfinite(val_acc) and not last \
                 and val_acc >= max((h["val_acc"] for h in history), default=-math.inf):
@@ -174,7 +184,7 @@ def _score_validation_selected(history: list[dict], best_val_state: dict | None,
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     model.load_state_dict(best_val_state)
     history[selected]["test_acc"], history[selected]["test_loss"] = evaluate(
-        model, split.test_x, split.test_y, recipe.optim.precision)
+        model, split.test_x, split.test_y, recipe.optim.precision, recipe.data.input_std)
 
 
 def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
@@ -185,7 +195,7 @@ def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.T
     """
     if recipe.method not in ("kd", "dgkd") or recipe.data.augment:
         return None
-    return [predict(g, train_x, recipe.optim.precision) for g in guides]
+    return [predict(g, train_x, recipe.optim.precision, input_std=recipe.data.input_std) for g in guides]
 
 
 def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device,

@@ -130,3 +130,17 @@ def test_the_offline_cifar10_copy_matches_its_readme(real_cifar10, tmp_path):
     assert arrays.train_x.shape == (50000, 3, 32, 32) and arrays.test_x.shape == (10000, 3, 32, 32)
     mean = arrays.train_x.float().mean((0, 2, 3)) / 255
     assert torch.allclose(mean, torch.tensor([0.4913, 0.4821, 0.4465]), atol=2e-3)
+
+
+def test_a_smaller_training_set_is_a_subset_with_the_same_validation_and_test_images():
+    from takdlib.data import Arrays
+
+    n = 60  # 6 classes x 10 images, each image tagged by its index
+    x = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 3, 2, 2).contiguous()
+    y = torch.arange(n) % 6
+    arrays = Arrays(x, y, x.clone(), y.clone(), tuple("abcdef"), "test")
+    small, large = make_split(arrays, 3, 2, 4, seed=5), make_split(arrays, 8, 2, 4, seed=5)
+    tags = lambda t: set(t[:, 0, 0, 0].tolist())  # noqa: E731
+    assert tags(small.train_x) < tags(large.train_x)
+    assert torch.equal(small.val_x, large.val_x) and torch.equal(small.test_x, large.test_x)
+    assert not tags(small.val_x) & tags(large.train_x)

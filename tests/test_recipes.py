@@ -2,7 +2,8 @@ from dataclasses import replace
 
 import pytest
 
-from takdlib.recipes import PROFILES, baselines, chain, dgkd, distill, fitnet, get_profile, scratch, with_data
+from takdlib.recipes import (PROFILES, baselines, chain, dgkd, distill, fitnet, get_profile, scratch, teacher,
+                             with_data)
 
 
 def test_address_is_stable_and_covers_every_field():
@@ -18,14 +19,14 @@ def test_chain_nests_its_lineage():
     r = chain(["plain10", "plain4", "plain2"], "cpu", 3)
     assert (r.arch, r.method, r.seed) == ("plain2", "kd", 3)
     ta = r.guides[0]
-    assert (ta.arch, ta.method) == ("plain4", "kd") and ta.guides[0] == scratch("plain10", "cpu", 3)
+    assert (ta.arch, ta.method) == ("plain4", "kd") and ta.guides[0] == teacher("plain10", "cpu", 3)
     assert r.describe() == "plain2 <- plain4 <- plain10"
 
 
 def test_baselines_are_nokd_blkd_takd():
     b = baselines(["plain10", "plain4", "plain2"], "cpu", 0)
     assert b["NOKD"] == scratch("plain2", "cpu", 0)
-    assert b["BLKD"] == distill("plain2", scratch("plain10", "cpu", 0))
+    assert b["BLKD"] == distill("plain2", teacher("plain10", "cpu", 0))
     assert b["TAKD"] == chain(["plain10", "plain4", "plain2"], "cpu", 0)
 
 
@@ -41,14 +42,26 @@ def test_dgkd_guides_are_the_teacher_and_every_larger_ta():
 
 
 def test_fitnet_is_kd_initialised_from_a_hint_stage():
-    teacher = scratch("plain10", "cpu", 0)
-    r = fitnet("resnet14", teacher, hint_layers=(1, 2))
+    r = fitnet("resnet14", teacher("plain10", "cpu", 0), hint_layers=(1, 2))
     assert r.method == "kd" and r.init.method == "hint" and r.init.hint_layers == (1, 2)
-    assert r.init.optim.epochs == PROFILES["cpu"].resnet_optim.epochs // 2
+    assert r.init.optim.epochs == PROFILES["cpu"].student.resnet.epochs // 2
+
+
+def test_teachers_and_students_are_trained_in_their_roles_on_the_same_images():
+    cpu = PROFILES["cpu"]
+    head, student = teacher("plain10", "cpu", 0), chain(["plain10", "plain2"], "cpu", 0)
+    assert head.data.augment and not student.data.augment and head.optim == cpu.teacher.plain
+    assert student.optim == cpu.student.plain and scratch("plain2", "cpu", 0).optim == cpu.student.plain
+    same_images = ("dataset", "val_per_class", "test_per_class", "split_seed", "input_std")
+    assert all(getattr(head.data, f) == getattr(student.data, f) for f in same_images)
+    assert student.data.train_per_class <= head.data.train_per_class  # a subset: see test_data
+    assert teacher("plain2", "cpu", 0) != scratch("plain2", "cpu", 0)
+    with pytest.raises(ValueError, match="unknown role"):
+        scratch("plain2", "cpu", 0, role="assistant")
 
 
 def test_bad_recipes_are_refused_with_the_known_values():
-    with pytest.raises(ValueError, match="known: smoke, cpu, paper"):
+    with pytest.raises(ValueError, match="known: smoke, cpu"):
         get_profile("laptop")
     with pytest.raises(ValueError, match="unknown model"):
         scratch("plain3", "cpu", 0)
@@ -58,8 +71,45 @@ def test_bad_recipes_are_refused_with_the_known_values():
         replace(scratch("plain2", "cpu", 0), method="kd")
 
 
-def test_paper_profile_follows_the_takd_code():
-    p = PROFILES["paper"]
-    assert (p.plain_optim.epochs, p.plain_optim.lr, p.plain_optim.schedule) == (160, 0.01, "constant")
-    assert p.resnet_optim.schedule == "takd_code" and p.seeds == (20, 31, 55)
-    assert p.data.train_per_class is None and not p.data.augment
+@pytest.mark.parametrize("field, value, message", [
+    ("tau", 0.0, "tau = 0.0 is not allowed: it must be > 0"), ("tau", -4.0, "must be > 0"),
+    ("lam", 1.5, "lam = 1.5 is not allowed: it must be in \\[0, 1\\]"), ("lam", -0.5, "in \\[0, 1\\]"),
+    ("keep_prob", 0.0, "keep_prob"), ("kl", "mean", "kl = 'mean'"), ("drop", "some", "drop = 'some'"),
+])
+def test_recipes_refuse_values_out_of_range_naming_the_field(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        replace(chain(["plain10", "plain2"], "cpu", 0), **{field: value})
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(epochs=0), "optim.epochs"), (dict(lr=0.0), "optim.lr = 0.0"), (dict(lr=-0.1), "optim.lr"),
+    (dict(batch_size=1), "optim.batch_size"), (dict(momentum=1.0), "optim.momentum"),
+    (dict(precision="fp16"), "optim.precision"), (dict(schedule="cosine"), "optim.schedule"),
+    (dict(milestones=(200,)), "optim.milestones"), (dict(weight_decay=-1e-4), "optim.weight_decay"),
+])
+def test_optimiser_values_are_checked(change, message):
+    r = scratch("plain2", "cpu", 0)
+    with pytest.raises(ValueError, match=message):
+        replace(r, optim=replace(r.optim, **change))
+
+
+def test_data_values_and_drop_num_are_checked():
+    r = scratch("plain2", "cpu", 0)
+    with pytest.raises(ValueError, match="data.train_per_class"):
+        replace(r, data=replace(r.data, train_per_class=0))
+    with pytest.raises(ValueError, match="data.dataset"):
+        replace(r, data=replace(r.data, dataset="mnist"))
+    with pytest.raises(ValueError, match="drop_num = 4 .*below the number of guides"):
+        dgkd(["plain10", "plain8", "plain6", "plain4", "plain2"], "cpu", 0, drop="fixed", drop_num=4)
+
+
+def test_paper_profile_follows_the_text_and_paper_code_the_code():
+    text, code = PROFILES["paper"], PROFILES["paper_code"]
+    plain, resnet = text.student.plain, text.student.resnet
+    assert (plain.epochs, plain.lr, plain.schedule, plain.nesterov) == (150, 0.1, "constant", True)
+    assert (resnet.schedule, resnet.milestones, resnet.nesterov) == ("step", (80, 120), True)
+    assert text.data.input_std == 0.5 and text.data.train_per_class is None and not text.data.augment
+    assert (code.student.plain.epochs, code.student.plain.lr, code.student.plain.nesterov) == (160, 0.01, False)
+    assert code.student.resnet.schedule == "takd_code" and code.kl == "elementmean" and code.seeds == (20, 31, 55)
+    assert chain(["plain10", "plain2"], "paper_code", 20).kl == "elementmean"
+    assert text.teacher == text.student  # the papers train every model alike

@@ -99,8 +99,9 @@ def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selecte
     split = learnable_split(8)
     every = scratch("plain2", "smoke", 0)
     # a constant learning rate on 20 validation images: validation accuracy jumps around, so the best epoch is not the last
-    every = replace(every, optim=replace(every.optim, epochs=6, batch_size=8, lr=0.01, schedule="constant",
-                                         test_every_epoch=True))
+    every = replace(every, data=replace(every.data, augment=True),
+                    optim=replace(every.optim, epochs=6, batch_size=8, lr=0.01, schedule="constant", precision="bf16",
+                                  test_every_epoch=True))
     at_end = replace(every, optim=replace(every.optim, test_every_epoch=False))
     _, h_every = train(every, split, log=quiet)
     _, h_end = train(at_end, split, log=quiet)

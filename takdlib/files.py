@@ -1,0 +1,108 @@
+"""Files that are never half-written and never silently wrong.
+
+Every torch file takdlib writes (data caches, resume points, models) goes through `atomic_torch_save`: a
+temporary file in the same folder, renamed into place, with its sha256 recorded beside it (<name>.sha256).
+`verified_torch_load` refuses a file whose content does not match, so a damaged cache or resume point is
+rebuilt, never used. A failed write (disk full, read-only, no permission) leaves no temporary file behind
+and raises StorageError naming the path and the cause.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+
+class StorageError(OSError):
+    """A file could not be written; the message names the path and the cause."""
+
+
+class CorruptFile(RuntimeError):
+    """A file's content does not match its recorded hash, or it cannot be read."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + ".sha256")
+
+
+def _cause(path: Path, err: BaseException) -> str:
+    """What went wrong, in words: PyTorch's writer reports a full disk as 'unexpected pos …'."""
+    code = getattr(err, "errno", None)
+    if code == errno.ENOSPC:
+        return "no space left on the device"
+    if code == errno.EROFS:
+        return "the file system is read-only"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    folder = path.parent
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable"
+    try:
+        free = shutil.disk_usage(folder).free
+        if free < 64 << 20:
+            return f"the disk is (nearly) full: {free / 1e6:.1f} MB free"
+    except OSError:
+        pass
+    return f"{type(err).__name__}: {err}"
+
+
+def _write(path: Path, write) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise StorageError(f"cannot write {path}: {_cause(path, err)}") from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text through a temporary file and a rename: readers never see half a file."""
+    _write(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """torch.save through a temporary file and a rename, then record the file's sha256 beside it.
+
+    The hash is written after the file: a crash in between leaves a mismatch, which reads as corrupt
+    (rebuilt), never as valid."""
+    path = Path(path)
+    _write(path, lambda tmp: torch.save(obj, tmp))
+    atomic_write_text(digest_path(path), sha256_file(path) + "\n")
+
+
+def verified_torch_load(path: Path, **load_kwargs):
+    """torch.load, after checking the file against the sha256 recorded when it was written."""
+    path = Path(path)
+    try:
+        expected = digest_path(path).read_text().strip()
+    except OSError:
+        raise CorruptFile(f"{path} has no recorded hash ({digest_path(path).name} is missing)") from None
+    if sha256_file(path) != expected:
+        raise CorruptFile(f"{path} does not match its recorded sha256 ({digest_path(path).name})")
+    try:
+        return torch.load(path, **load_kwargs)
+    except Exception as err:  # a matching hash with unreadable content: written by something else
+        raise CorruptFile(f"{path} cannot be read ({type(err).__name__}: {err})") from None
+
+
+def discard(path: Path) -> None:
+    """Remove a file and its recorded hash, if present."""
+    for p in (Path(path), digest_path(path)):
+        p.unlink(missing_ok=True)
