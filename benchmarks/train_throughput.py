@@ -1,6 +1,7 @@
 """Training throughput (images/s) of takdlib's trainer vs a loop in the style of the original TAKD code.
 
 python benchmarks/train_throughput.py --data ../shared/data/cifar10-jpeg.tar.gz [--steps 40] [--models plain10 resnet20]
+python benchmarks/train_throughput.py --data ... --precision-only --models plain2 plain4 plain6 plain8 plain10 resnet8 resnet14 resnet20
 
 (a) takdlib: `takdlib.train.train` on a one-epoch recipe — uint8 tensors in memory, batched crop + flip on
     the device, bf16 autocast, channels_last (and the same trainer in fp32, to show what bf16 buys).
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tarfile
 import tempfile
 import time
@@ -66,14 +66,19 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("TAKD_DATA"), help="the CIFAR-10 JPEG archive")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--models", nargs="+", default=["plain10", "resnet20"])
+    parser.add_argument("--precision-only", action="store_true",
+                        help="only takdlib fp32 vs bf16 (no reference loop): does bf16 pay on this CPU?")
     args = parser.parse_args()
     if not args.data:
         raise SystemExit("name the CIFAR-10 JPEG archive with --data or TAKD_DATA")
     arrays = load_arrays("cifar10", args.data)
+    if args.precision_only:
+        precision_table(args.models, arrays, args.steps)
+        return
     with tempfile.TemporaryDirectory() as folder:
         with tarfile.open(args.data) as tar:
             tar.extractall(folder, filter="data")
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_description()}, "
               f"{os.cpu_count()} CPUs; batch {BATCH}, {args.steps} steps per measurement, crop+flip augmentation in all\n")
         print("| model | reference (DataLoader + PIL, fp32) | takdlib fp32 | takdlib bf16 | takdlib bf16 / reference |")
         print("|---|---|---|---|---|")
@@ -82,6 +87,33 @@ def main() -> None:
             fp32 = ours(name, arrays, args.steps, "fp32")
             bf16 = ours(name, arrays, args.steps, "bf16")
             print(f"| {name} | {ref:.0f} img/s | {fp32:.0f} img/s | {bf16:.0f} img/s | **{bf16 / ref:.2f}×** |", flush=True)
+
+
+def cpu_description() -> str:
+    from takdlib.runner import cpu_model
+
+    flags = set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    native = sorted(flags & {"avx512_bf16", "amx_bf16", "amx_tile"}) or ["none"]
+    return (f"{cpu_model()}, torch dispatches to {torch.backends.cpu.get_cpu_capability()}, "
+            f"native bf16 instructions: {', '.join(native)}")
+
+
+def precision_table(models: list[str], arrays, steps: int) -> None:
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {cpu_description()}; batch {BATCH}, "
+          f"{steps} steps per measurement, crop+flip augmentation\n")
+    print("| model | takdlib fp32 | takdlib bf16 autocast | bf16 / fp32 |")
+    print("|---|---|---|---|")
+    for name in models:
+        fp32 = ours(name, arrays, steps, "fp32")
+        bf16 = ours(name, arrays, steps, "bf16")
+        print(f"| {name} | {fp32:.0f} img/s | {bf16:.0f} img/s | **{bf16 / fp32:.2f}×** |", flush=True)
 
 
 if __name__ == "__main__":
