@@ -197,7 +197,7 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # slower than fp32 (benchmarks/RESULTS.md).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
-_CPU_STUDENT = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_STUDENT = Optim(epochs=6, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _CPU_TEACHER_PLAIN = Optim(epochs=8, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
@@ -224,7 +224,7 @@ PROFILES: dict[str, Profile] = {
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         note="teachers: 10,000 CIFAR-10 training images with crop + flip, 8 epochs; students: 2,500 of them "
-             "without, 8 epochs; 1,000 validation / 5,000 test images; fp32; 3 seeds",
+             "without, 6 epochs; 1,000 validation / 5,000 test images; fp32; 3 seeds",
     ),
     "paper": Profile(
         name="paper", student=Regime(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
