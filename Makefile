@@ -5,12 +5,15 @@ PYTHON := $(if $(ACTIVE_ENV),$(ACTIVE_ENV)/bin/python,$(CURDIR)/.venv/bin/python
 PROFILE ?= cpu
 STAMP := $(if $(ACTIVE_ENV),$(ACTIVE_ENV),$(CURDIR)/.venv)/.takdlib-installed
 
-.PHONY: figures test setup
+.PHONY: figures test setup book
 figures: setup
 	PYTHON=$(PYTHON) ./run_all.sh --profile $(PROFILE)
 
 test: setup
 	$(PYTHON) -m pytest -q
+
+book: setup  # a static HTML site of the committed executed notebooks, in site/
+	$(PYTHON) -m takdlib.book
 
 setup: $(STAMP)
 

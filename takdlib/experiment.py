@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 
+from .data import DATA_ENV
 from .plots import save_figure
 from .recipes import Profile, Recipe, get_profile
 from .report import write_json
@@ -33,6 +35,7 @@ class Experiment:
     store: Store
     figures_dir: Path
     results_dir: Path
+    client: object = None  # a dask.distributed Client when trainings run on a cluster (takdlib.cluster)
 
     def get(self, recipe: Recipe):
         return self.store.get(recipe)
@@ -44,8 +47,20 @@ class Experiment:
         validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number,
         None unless the profile scores the test set every epoch).
         """
+        if self.client is not None:  # every missing model at once, on the workers; then loaded below
+            self.store.get_many([recipe for _, recipe in rows], self.client)
         records = []
+        to_train = {recipe.address() for _, recipe in rows if not self.store.has(recipe)}
+        started, done = time.perf_counter(), 0
         for labels, recipe in rows:
+            if recipe.address() in to_train:
+                to_train.discard(recipe.address())
+                left = ""
+                if done:
+                    per_model = (time.perf_counter() - started) / done
+                    left = f", about {_minutes(per_model * (len(to_train) + 1))} left"
+                done += 1
+                print(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}", flush=True)
             s = self.store.get(recipe).summary
             records.append(dict(labels, seed=recipe.seed, acc=s["final_test_acc"],
                                 val_selected=s["val_selected_test_acc"], best_test=s["best_test_acc"],
@@ -68,17 +83,36 @@ class Experiment:
         return write_json(payload, self.results_dir / f"{self.name}.json")
 
 
+def _shown(path: Path) -> str:
+    """A path as a reader should see it: relative to the repository when inside it."""
+    path = Path(path)
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=None, device: str = "cpu",
-          data: str | None = None, store: str | None = None, out_dir: str | None = None) -> Experiment:
+          data: str | None = None, store: str | None = None, out_dir: str | None = None,
+          cluster: str | None = None) -> Experiment:
     """Resolve a notebook's plain parameters. None means: the profile's seeds, $TAKD_DATA (else a
-    torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`."""
+    torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`, training in
+    this process (cluster: "local:N" or "tcp://HOST:PORT" trains on Dask workers, see takdlib.cluster)."""
     p = get_profile(profile)
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device")
     root = output_root(profile, out_dir)
     store_root = store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts"
+    client = None
+    if cluster:
+        from .cluster import connect
+
+        client = connect(cluster)
+    data = data or os.environ.get(DATA_ENV) or None  # resolved here, so Dask workers get the same source
     exp = Experiment(name, p, dataset, tuple(seeds) if seeds is not None else p.seeds,
-                     Store(store_root, data, device), root / "figures", root / "results")
+                     Store(store_root, data, device), root / "figures", root / "results", client)
     print(f"{name}: profile {p.name} ({p.note}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "
-          f"store {exp.store.root}; outputs {root}")
+          f"store {_shown(exp.store.root)}; outputs {_shown(root)}"
+          + (f"; trainings on {cluster} ({len(client.scheduler_info()['workers'])} workers)" if client else ""))
     return exp

@@ -19,6 +19,7 @@ import papermill as pm
 from .experiment import REPO_ROOT, output_root
 from .recipes import PROFILES
 from .report import claims_markdown_file, claims_table, format_claims, write_json
+from .train import PROGRESS_ENV
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 PACKAGES = ("torch", "torchvision", "papermill", "matplotlib", "seaborn", "loss-landscapes", "numpy", "pandas")
@@ -67,7 +68,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool) -> dict:
+def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
+             cluster: str | None = None) -> dict:
     """What the run was: the code (revision and whether the work tree differed from it when the run started),
     packages, hardware (CPU model, the instruction set torch dispatches to, GPU) and wall time per notebook."""
     import torch
@@ -84,7 +86,38 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_count=os.cpu_count(),
                 cpu_threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                cluster=cluster, wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
+    """Copy executed notebooks for readers, without this machine's paths: papermill's input and output paths
+    leave the metadata, and the repository's and home folder's locations in outputs become '<repo>', '~'."""
+    import nbformat
+
+    dest.mkdir(parents=True, exist_ok=True)
+    local = [(str(repo_root), "<repo>"), (str(Path.home()), "~")]
+    written = []
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        for key in ("input_path", "output_path"):
+            nb.metadata.get("papermill", {}).pop(key, None)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                for field in ("text", "evalue"):
+                    if isinstance(out.get(field), str):
+                        out[field] = _scrub(out[field], local)
+                for mime in ("text/plain", "text/markdown", "text/html"):
+                    if isinstance(out.get("data", {}).get(mime), str):
+                        out["data"][mime] = _scrub(out["data"][mime], local)
+        nbformat.write(nb, dest / path.name)
+        written.append(dest / path.name)
+    return written
+
+
+def _scrub(text: str, replacements: list[tuple[str, str]]) -> str:
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text
 
 
 def refuse_dirty_evidence(root: Path, allow_dirty: bool) -> None:
@@ -100,36 +133,8 @@ def refuse_dirty_evidence(root: Path, allow_dirty: bool) -> None:
                          f"(the manifest then records git_dirty: true)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="notebook names, e.g. 01_gap")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="another notebook parameter (a Python literal, else a string)")
-    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: none)")
-    parser.add_argument("--allow-dirty", action="store_true",
-                        help="write the committed evidence (figures/, results/) from a work tree with uncommitted changes")
-    args = parser.parse_args(argv)
-
-    import ast
-
-    extra = {}
-    for name, value in args.p:
-        try:
-            extra[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            extra[name] = value
-    params = dict(profile=args.profile, device=args.device, **extra)
-    paths = notebook_paths(args.only)
-    for path in paths:
-        check_parameters(path, params)
-
-    root = output_root(args.profile, extra.get("out_dir"))
-    refuse_dirty_evidence(root, args.allow_dirty)
-    revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
-    executed = REPO_ROOT / "runs" / args.profile / "notebooks"
-    executed.mkdir(parents=True, exist_ok=True)
+def run_notebooks(paths: list[Path], params: dict, args, executed: Path) -> tuple[dict[str, float], list[str]]:
+    """Execute each notebook with papermill; (wall seconds per notebook, the names of those that failed)."""
     timings, failed = {}, []
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path.stem} (profile {args.profile}) ...", flush=True)
@@ -143,14 +148,68 @@ def main(argv: list[str] | None = None) -> int:
                   f"{err.ename}: {err.evalue}\n  executed copy with the traceback: {executed / path.name}", flush=True)
         timings[path.stem] = round(time.perf_counter() - t0, 1)
         print(f"    {path.stem}: {timings[path.stem]:.0f} s", flush=True)
+    return timings, failed
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="notebook names, e.g. 01_gap")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="another notebook parameter (a Python literal, else a string)")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: none)")
+    parser.add_argument("--cluster", default=None, metavar="SPEC",
+                        help="train on Dask workers: local:N (a LocalCluster of N single-thread workers, shared by "
+                             "every notebook) or tcp://HOST:PORT (an existing scheduler)")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="write the committed evidence (figures/, results/) from a work tree with uncommitted changes")
+    args = parser.parse_args(argv)
+
+    import ast
+
+    extra = {}
+    for name, value in args.p:
+        try:
+            extra[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            extra[name] = value
+    params = dict(profile=args.profile, device=args.device, **extra)
+    if args.cluster:
+        params["cluster"] = args.cluster
+    paths = notebook_paths(args.only)
+    for path in paths:
+        check_parameters(path, params)
+
+    root = output_root(args.profile, extra.get("out_dir"))
+    refuse_dirty_evidence(root, args.allow_dirty)
+    os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
+    revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
+    executed = REPO_ROOT / "runs" / args.profile / "notebooks"
+    executed.mkdir(parents=True, exist_ok=True)
+    client = None
+    if args.cluster and args.cluster.startswith("local:"):  # one cluster for every notebook, joined by address
+        from .cluster import connect
+
+        client = connect(args.cluster)
+        params["cluster"] = client.scheduler.address
+        print(f"Dask LocalCluster at {params['cluster']} with {len(client.scheduler_info()['workers'])} workers", flush=True)
+    try:
+        timings, failed = run_notebooks(paths, params, args, executed)
+    finally:
+        if client is not None:
+            from .cluster import close
+
+            close(client)
     if not failed:
         # one entry per invocation: a later --only run (often on a warm store) adds to the record, it does
         # not overwrite the cold timings of the run before it
         path = root / "results" / "manifest.json"
         previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
         runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
-        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty)]}, path)
+        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster)]}, path)
+    if root == REPO_ROOT and not args.only and not failed:  # the evidence of a whole run: its executed notebooks too
+        publish_executed([executed / p.name for p in paths if p.stem not in failed], root / "results" / "notebooks")
     rows = claims_table(root / "results")
     if rows:
         (root / "results" / "claims.md").write_text(claims_markdown_file(rows))

@@ -1,25 +1,31 @@
 """Content-addressed model store: `Store(...).get(recipe)` loads a trained model or trains it once.
 
-Layout: <root>/<address[:2]>/<address>/{model.pt, history.json, recipe.json, meta.json}, plus
-partial.pt while training (the resume point). The address is the recipe's hash combined with the
-data source's fingerprint, so models trained on different copies of CIFAR never mix.
+Layout: <root>/<address[:2]>/<address>/{model.pt, history.json, recipe.json, meta.json}, plus partial.pt
+while training (the resume point), *.sha256 beside each torch file, train.lock (one training per address)
+and trainings.jsonl (one line per training started). The address is the recipe's hash combined with the
+data source's fingerprint, so models trained on different copies of CIFAR never mix. The root may be any
+folder every process sees, a shared (NFS) folder included, for trainings spread over machines.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
+from filelock import FileLock, Timeout
 from torch import nn
 
 from .data import NUM_CLASSES, Arrays, Split, load_arrays, make_split
-from .files import atomic_torch_save, atomic_write_text, discard, sha256_file
+from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_text, discard, sha256_file,
+                    verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
 from .train import train
@@ -76,18 +82,75 @@ class Store:
         address = self.address(recipe)
         return self.root / address[:2] / address
 
+    def has(self, recipe: Recipe) -> bool:
+        """Whether `recipe` is stored (completed training; its content is checked when it is loaded)."""
+        return self.address(recipe) in self._memo or (self.path(recipe) / "meta.json").exists()
+
     # the one entry point ----------------------------------------------------------------------
     def get(self, recipe: Recipe) -> Trained:
-        """The trained model for `recipe`: from memory, from disk, or trained now (guides first)."""
+        """The trained model for `recipe`: from memory, from disk, or trained now (guides first).
+
+        Safe to call from many processes and machines sharing the store: a lock on the address means one
+        training however many ask; the others wait, then load it. The lock is the operating system's
+        (filelock's flock on POSIX), so a killed process's lock is released with it."""
         address = self.address(recipe)
         if address in self._memo:
             return self._memo[address]
         folder = self.path(recipe)
         trained = self._load(recipe, address, folder)
         if trained is None:
-            trained = self._train(recipe, address, folder)
+            guides = [self.get(g).model for g in recipe.guides]
+            init_state = None if recipe.init is None else self.get(recipe.init).model.state_dict()
+            with self._lock(folder, recipe):
+                trained = self._load(recipe, address, folder) or self._train(recipe, address, folder, guides,
+                                                                             init_state)
         self._memo[address] = trained
         return trained
+
+    def get_many(self, recipes: list[Recipe], client=None, threads: int = 1) -> list[Trained]:
+        """Every recipe's trained model. client: None trains here, one after another; a dask.distributed
+        Client trains the missing ones on its workers (each with `threads` torch threads), guides first,
+        independent ones in parallel, then loads them here (see takdlib.cluster)."""
+        if client is not None:
+            from .cluster import train_on_cluster
+
+            train_on_cluster(client, self, [r for r in recipes if not self.has(r)], threads)
+        return [self.get(r) for r in recipes]
+
+    def derived(self, recipe: Recipe, name: str, params: dict, compute: Callable[[], dict]) -> dict:
+        """A value computed from a stored model (a loss surface, say), stored beside it under `name` and a hash
+        of `params` (everything besides the model that determines it): computed once, then loaded.
+
+        compute() returns a dict of numbers and arrays."""
+        self.get(recipe)
+        key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        path = self.path(recipe) / f"{name}-{key}.pt"
+        if path.exists():
+            try:
+                return verified_torch_load(path, weights_only=False)["value"]
+            except CorruptFile as err:
+                self.log(f"WARNING: {err}; computing {name} again")
+                discard(path)
+        value = compute()
+        atomic_torch_save({"params": params, "value": value}, path)
+        return value
+
+    @contextlib.contextmanager
+    def _lock(self, folder: Path, recipe: Recipe):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(folder / "train.lock")
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                self.log(f"waiting: another process is training {recipe.short()}")
+                lock.acquire()
+        except OSError as err:
+            raise StorageError(f"cannot write {folder}: {err.strerror or err}") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _load(self, recipe: Recipe, address: str, folder: Path) -> Trained | None:
         meta_file, model_file = folder / "meta.json", folder / "model.pt"
@@ -109,11 +172,11 @@ class Store:
         model = model.to(self.device, memory_format=torch.channels_last).eval()
         return Trained(model, history, recipe, address, folder)
 
-    def _train(self, recipe: Recipe, address: str, folder: Path) -> Trained:
-        guides = [self.get(g).model for g in recipe.guides]
-        init_state = None if recipe.init is None else self.get(recipe.init).model.state_dict()
-        folder.mkdir(parents=True, exist_ok=True)
+    def _train(self, recipe: Recipe, address: str, folder: Path, guides: list[nn.Module],
+               init_state: dict | None) -> Trained:
         atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
+        with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
+            f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
         started = time.time()
         model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
                                self.device, self.log)

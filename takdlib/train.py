@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,9 +77,22 @@ def _feature_channels(model: nn.Module, index: int, device: torch.device) -> int
     return feats[index].shape[1]
 
 
+PROGRESS_ENV = "TAKD_PROGRESS"  # "bars" or "log"; run_all.sh sets "log" for the notebooks it executes
+
+
 def progress_enabled() -> bool:
-    """Bars on a terminal only; papermill and CI get the per-epoch log lines instead."""
-    return sys.stderr.isatty()
+    """Progress bars for a person: on a terminal, or in a Jupyter kernel (tqdm.auto draws a widget there).
+    Papermill runs (run_all.sh sets TAKD_PROGRESS=log) and CI get the per-epoch log lines only."""
+    mode = os.environ.get(PROGRESS_ENV)
+    if mode in ("bars", "log"):
+        return mode == "bars"
+    return sys.stderr.isatty() or _in_jupyter_kernel()
+
+
+def _in_jupyter_kernel() -> bool:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
 
 
 def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state: dict | None = None,

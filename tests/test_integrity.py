@@ -10,7 +10,7 @@ import torch
 from takdlib.data import DataUnavailable, load_arrays
 from takdlib.files import StorageError, atomic_torch_save, digest_path
 from takdlib.losses import kd_term
-from takdlib.recipes import chain, scratch, with_data
+from takdlib.recipes import scratch, with_data
 from takdlib.store import Store
 
 

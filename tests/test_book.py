@@ -1,0 +1,59 @@
+"""make book: every page there, every link and image resolving, no error output; executed notebooks scrubbed."""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from takdlib.book import build
+from takdlib.experiment import REPO_ROOT
+from takdlib.runner import publish_executed
+
+
+def executed_notebook(path: Path, title: str, with_error: bool = False) -> Path:
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell("print('hi')")]
+    cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"store {REPO_ROOT}/artifacts\n")]
+    if with_error:
+        cells[1].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[]))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["papermill"] = {"input_path": f"{REPO_ROOT}/notebooks/{path.name}", "output_path": str(path)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_executed_notebooks_are_published_without_local_paths(tmp_path):
+    runs = [executed_notebook(tmp_path / "runs" / f"0{i}_x.ipynb", f"0{i} · x") for i in (1, 2)]
+    written = publish_executed(runs, tmp_path / "results" / "notebooks")
+    for path in written:
+        text = path.read_text()
+        assert str(REPO_ROOT) not in text and "input_path" not in text and "<repo>/artifacts" in text
+
+
+def test_the_book_has_every_page_link_and_image(tmp_path):
+    notebooks = tmp_path / "results" / "notebooks"
+    for i in (1, 2):
+        executed_notebook(notebooks / f"0{i}_x.ipynb", f"0{i} · the x notebook")
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "01_x_plot.png").write_bytes((REPO_ROOT / "figures").glob("*.png").__next__().read_bytes())
+    (tmp_path / "results" / "claims.md").write_text("| claim | verdict |\n|---|---|\n| a | **reproduced** |\n")
+    pages = build(tmp_path / "site", notebooks, figures, tmp_path / "results")
+    assert [p.name for p in pages] == ["index.html", "01_x.html", "02_x.html"]
+    index = pages[0].read_text()
+    targets = re.findall(r'(?:href|src)="([^"#:]+)"', index)
+    assert targets and all((tmp_path / "site" / t).exists() for t in targets), targets
+    assert "01 · the x notebook" in index and "<table>" in index and "reproduced" in index
+    assert 'href="01_x.html"' in index  # the figure links to the notebook that drew it
+
+
+def test_the_committed_book_sources_have_no_error_outputs():
+    notebooks = sorted((REPO_ROOT / "results" / "notebooks").glob("*.ipynb"))
+    if not notebooks:
+        pytest.skip("no executed notebooks committed yet")
+    assert len(notebooks) == 8
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{path.name} has an error output"
+        assert str(REPO_ROOT) not in path.read_text()
