@@ -30,10 +30,15 @@ def connect(spec: str, threads: int = 1):
             n = 0
         if n < 1:
             raise ValueError(f"cluster {spec!r}: write local:N with N >= 1 workers")
+        # distributed's nannies set OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in this process's environment
+        # whenever they start a worker; put ours back, so what this process starts keeps its thread count
+        saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
         cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=True, host="127.0.0.1",
                                dashboard_address=None)
+        _restore(saved)
         client = Client(cluster)
         client.takdlib_owns_cluster = cluster  # closed by `close`
+        client.takdlib_environ = saved
         return client
     if spec.startswith("tcp://"):
         return Client(spec, timeout="30s")
@@ -45,6 +50,18 @@ def close(client) -> None:
     client.close()
     if cluster is not None:
         cluster.close()
+        _restore(client.takdlib_environ)  # a worker restarted after a crash set them again
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def dependencies(recipe: Recipe) -> tuple[Recipe, ...]:

@@ -91,11 +91,16 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
 
 def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
     """Copy executed notebooks for readers, without this machine's paths: papermill's input and output paths
-    leave the metadata, and the repository's and home folder's locations in outputs become '<repo>', '~'."""
+    leave the metadata; the data source's, the Python environment's, the repository's and the home folder's
+    locations in outputs become '$TAKD_DATA', '<env>', '<repo>', '~'."""
     import nbformat
 
+    from .data import DATA_ENV
+
     dest.mkdir(parents=True, exist_ok=True)
-    local = [(str(repo_root), "<repo>"), (str(Path.home()), "~")]
+    local = [(sys.prefix, "<env>"), (str(repo_root), "<repo>"), (str(Path.home()), "~")]
+    if os.environ.get(DATA_ENV):
+        local.insert(0, (os.environ[DATA_ENV], f"${DATA_ENV}"))
     written = []
     for path in executed:
         nb = nbformat.read(path, as_version=4)

@@ -36,6 +36,14 @@ def trainings(store_root: Path) -> dict[str, int]:
     return {f.parent.name: len(f.read_text().splitlines()) for f in store_root.rglob("trainings.jsonl")}
 
 
+@pytest.fixture(autouse=True)
+def environment_unchanged():
+    """Nothing here may leave Dask's thread settings (OMP_NUM_THREADS=1 …) in this process's environment."""
+    before = dict(os.environ)
+    yield
+    assert {k: v for k, v in os.environ.items() if "THREADS" in k} == {k: v for k, v in before.items() if "THREADS" in k}
+
+
 @pytest.fixture
 def one_thread():
     """Workers train with one torch thread; the in-process reference does the same."""
