@@ -47,6 +47,11 @@ def _cause(path: Path, err: BaseException) -> str:
     if code in (errno.EACCES, errno.EPERM):
         return "permission denied"
     folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "the file system is read-only"
+    except (OSError, AttributeError):  # no such folder yet, or no statvfs (Windows)
+        pass
     if folder.exists() and not os.access(folder, os.W_OK):
         return f"the folder {folder} is not writable"
     try:

@@ -190,3 +190,21 @@ def test_both_kl_reductions_match_a_float64_formula():
     kl = (p_t * (torch.log(p_t) - torch.log_softmax(s.double() / tau, 1))).sum()
     assert kd_term(s, t, tau, "batchmean").item() == pytest.approx((tau**2 * kl / 16).item(), rel=1e-5)
     assert kd_term(s, t, tau, "elementmean").item() == pytest.approx((tau**2 * kl / (16 * 10)).item(), rel=1e-5)
+
+
+def test_a_read_only_mount_keeps_stored_models_loadable_and_names_the_path(env, jpeg_archive, small_tmpfs, monkeypatch):
+    """A real read-only file system (the tmpfs remounted ro) for both the store and the cache."""
+    store_root, cache = small_tmpfs / "store", small_tmpfs / "cache"
+    monkeypatch.setenv("TAKD_CACHE", str(cache))
+    stored_recipe = tiny(scratch("plain2", "smoke", 0), epochs=1)
+    stored = Store(store_root, jpeg_archive, log=lambda _: None).get(stored_recipe)
+    for f in cache.iterdir():
+        f.unlink()  # the cache is empty when the disk turns read-only: it cannot be written
+    result = subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot remount read-only here: {result.stderr.strip()}")
+    with pytest.warns(UserWarning, match=f"could not cache the decoded images \\(cannot write {cache}.*read-only"):
+        again = Store(store_root, jpeg_archive, log=lambda _: pytest.fail("retrained")).get(stored_recipe)
+    assert all(torch.equal(a, b) for a, b in zip(weights(stored.model), weights(again.model)))
+    with pytest.raises(StorageError, match=f"cannot write {store_root}.*[Rr]ead-only"):
+        Store(store_root, jpeg_archive, log=lambda _: None).get(tiny(scratch("plain4", "smoke", 0), epochs=1))
