@@ -91,16 +91,17 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
 
 def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
     """Copy executed notebooks for readers, without this machine's paths: papermill's input and output paths
-    leave the metadata; the data source's, the Python environment's, the repository's and the home folder's
-    locations in outputs become '$TAKD_DATA', '<env>', '<repo>', '~'."""
+    leave the metadata; the data source's, the store's, the Python environment's, the repository's and the home
+    folder's locations in outputs become '$TAKD_DATA', '$TAKD_STORE', '<env>', '<repo>', '~'."""
     import nbformat
 
     from .data import DATA_ENV
 
     dest.mkdir(parents=True, exist_ok=True)
     local = [(sys.prefix, "<env>"), (str(repo_root), "<repo>"), (str(Path.home()), "~")]
-    if os.environ.get(DATA_ENV):
-        local.insert(0, (os.environ[DATA_ENV], f"${DATA_ENV}"))
+    for env in (DATA_ENV, "TAKD_STORE"):
+        if os.environ.get(env):
+            local.insert(0, (os.environ[env], f"${env}"))
     written = []
     for path in executed:
         nb = nbformat.read(path, as_version=4)
