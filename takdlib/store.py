@@ -157,17 +157,15 @@ class Store:
         if not meta_file.exists():
             return None
         try:
-            meta = json.loads(meta_file.read_text())
-            if sha256_file(model_file) != meta["sha256"]:
-                raise ValueError("content hash does not match meta.json")
-            state = torch.load(model_file, map_location=self.device, weights_only=True)
+            json.loads(meta_file.read_text())
+            state = verified_torch_load(model_file, map_location=self.device, weights_only=True)
             model = build_model(recipe.arch, NUM_CLASSES[recipe.data.dataset])
             model.load_state_dict(state)
             history = json.loads((folder / "history.json").read_text())
         except Exception as err:
             self.log(f"WARNING: stored checkpoint {folder} is corrupt ({err}); retraining {recipe.short()}")
-            for f in (meta_file, model_file):
-                f.unlink(missing_ok=True)
+            meta_file.unlink(missing_ok=True)
+            discard(model_file)
             return None
         model = model.to(self.device, memory_format=torch.channels_last).eval()
         return Trained(model, history, recipe, address, folder)
