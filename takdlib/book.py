@@ -19,6 +19,8 @@ from nbconvert import HTMLExporter
 
 from .experiment import REPO_ROOT
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # "offline": nbconvert's lab template without CDN scripts
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1em}
@@ -41,7 +43,7 @@ def build(out: Path, notebooks: Path, figures: Path, results: Path) -> list[Path
     if out.exists():
         shutil.rmtree(out)
     (out / "figures").mkdir(parents=True)
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
     pages, titles = [], {}
     for path in sorted(notebooks.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)

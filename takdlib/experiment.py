@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from .data import DATA_ENV
 from .plots import save_figure
 from .recipes import Profile, Recipe, get_profile
 from .report import write_json
 from .store import Store
+from .train import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,8 +100,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
     torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`, training in
     this process (cluster: "local:N" or "tcp://HOST:PORT" trains on Dask workers, see takdlib.cluster)."""
     p = get_profile(profile)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device")
+    resolve_device(device)
     root = output_root(profile, out_dir)
     store_root = store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts"
     client = None

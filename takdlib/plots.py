@@ -23,11 +23,12 @@ def save_figure(fig, path_stem: str | Path) -> list[Path]:
 
 def accuracy_points(df: pd.DataFrame, x: str, y: str = "acc", hue: str | None = None, ax=None,
                     title: str = "", order=None, xlabel: str | None = None, lines: bool = True):
-    """Mean ± sd over seeds as points, every seed as a faint dot; `lines` joins the points (for an ordered x)."""
+    """Mean ± sd over seeds as points, every seed as a faint dot (a swarm: placed without random jitter, so
+    a re-run draws the same figure); `lines` joins the points (for an ordered x)."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.pointplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.1, dodge=0.3 if hue else False,
                   ax=ax, markers="o", linestyle="-" if lines else "none")
-    sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), alpha=0.35, ax=ax, legend=False,
+    sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), alpha=0.35, ax=ax, legend=False,
                   size=4, palette="dark:gray" if hue is None else None)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel=xlabel or x)
     return ax
@@ -39,7 +40,7 @@ def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | 
     (the y-range then spans them too, so a gap to the paper is visible, not clipped)."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
-    sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
+    sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
                   legend=False)
     paper = {k: v for k, v in (paper or {}).items() if isinstance(v, (int, float))}  # numbers only, no labels
     values = [*df[y], *paper.values()]
@@ -70,12 +71,12 @@ def landscape_grids(grids: dict[str, np.ndarray], extent: float, title: str = "l
         cs = ax.contourf(xx, yy, g, levels=levels, cmap="viridis")
         ax.contour(xx, yy, g, levels=levels, colors="white", linewidths=0.4)
         ax.plot(0, 0, "r*", ms=8)
-        ax.set(title=name, xlabel="direction 1", ylabel="direction 2", aspect="equal")
+        ax.set(title=name, xlabel="direction 1", ylabel="direction 2" if k == 0 else "", aspect="equal")
         ax3 = fig.add_subplot(2, len(names), len(names) + k + 1, projection="3d")
         ax3.plot_surface(xx, yy, g, cmap="viridis", vmin=vmin, vmax=vmax, linewidth=0, antialiased=True)
         ax3.set(zlim=(vmin, vmax), xlabel="d1", ylabel="d2", zlabel=title)
     # a colour bar axis of its own: stealing room from the equal-aspect panels would resize them unequally
-    fig.subplots_adjust(right=0.88)
+    fig.subplots_adjust(right=0.88, wspace=0.3)
     fig.colorbar(cs, cax=fig.add_axes((0.91, 0.55, 0.015, 0.33)), label=title)
     return fig
 

@@ -3,8 +3,9 @@
 A Recipe names the architecture, data, optimisation, method and its hyperparameters, the seed, and the
 recipes of its guides (recursively). `Recipe.address()` hashes all of it; the store keys models by it.
 Profiles (smoke / cpu / gpu / paper / paper_code) live here and nowhere else. A profile trains models in one
-of two roles: a *teacher* (a model trained alone to teach others: the head of every chain) and a
-*student* (everything else: TAs, students, and the students trained alone that they are compared with).
+of three roles: a *teacher* (a model trained alone to teach others: the head of every chain), an *assistant*
+(a model trained to teach after it was taught, or a TA trained alone to stand in for one), and a *student*
+(the last model of a chain, and the students trained alone that it is compared with).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ SCHEDULES = ("constant", "step", "takd_code", "onecycle")
 PRECISIONS = ("bf16", "fp32")
 DROP_MODES = ("none", "bernoulli", "fixed")
 DATASETS = ("cifar10", "cifar100")
-ROLES = ("teacher", "student")
+ROLES = ("teacher", "assistant", "student")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,17 @@ class Recipe:
         return f"{self.describe()} seed {self.seed} {self.profile}".strip()
 
 
+def recipe_from_dict(d: dict) -> Recipe:
+    """The Recipe that `dataclasses.asdict` (or a store's recipe.json) wrote."""
+    d = dict(d)
+    d["data"] = DataSpec(**d["data"])
+    d["optim"] = Optim(**{**d["optim"], "milestones": tuple(d["optim"].get("milestones", ()))})
+    d["guides"] = tuple(recipe_from_dict(g) for g in d.get("guides", ()))
+    d["init"] = None if d.get("init") is None else recipe_from_dict(d["init"])
+    d["hint_layers"] = None if d.get("hint_layers") is None else tuple(d["hint_layers"])
+    return Recipe(**d)
+
+
 def _check(ok: bool, field_name: str, value, allowed: str) -> None:
     if not ok:
         raise ValueError(f"recipe field {field_name} = {value!r} is not allowed: it must be {allowed}")
@@ -160,8 +172,9 @@ class Profile:
     """One experiment scale: how teachers and students are trained, distillation hyperparameters, seeds."""
 
     name: str
-    student: Regime  # every model that is not the head of a chain: students, TAs, students trained alone
+    student: Regime  # the last model of every chain, and students trained alone
     teacher: Regime  # models trained alone to teach: the head of every chain
+    assistant: Regime  # TAs: models that teach after being taught (and scratch TAs standing in for them)
     tau: float
     lam: float
     seeds: tuple[int, ...]
@@ -175,7 +188,7 @@ class Profile:
     def regime(self, role: str) -> Regime:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
-        return self.teacher if role == "teacher" else self.student
+        return getattr(self, role)
 
     @property
     def data(self) -> DataSpec:
@@ -185,6 +198,11 @@ class Profile:
 
 def _one_regime(data: DataSpec, optim: Optim) -> Regime:
     return Regime(data, optim, optim)
+
+
+def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regime]:
+    """Every role trained alike, as in the papers."""
+    return {role: Regime(data, plain, resnet) for role in ROLES}
 
 
 _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
@@ -197,10 +215,22 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # slower than fp32 (benchmarks/RESULTS.md).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
-_CPU_STUDENT = Optim(epochs=6, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_STUDENT_PLAIN = Optim(epochs=15, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=8)
+_CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
+_CPU_ASSISTANT = replace(_CPU_STUDENT_PLAIN, epochs=6)
 _CPU_TEACHER_PLAIN = Optim(epochs=8, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
+# gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
+# estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
+# assistants and students learn from logits computed once, as the TAKD code (no augmentation).
+_GPU_STUDENT_DATA = DataSpec(train_per_class=None, val_per_class=100, test_per_class=None)
+_GPU_TEACHER_DATA = replace(_GPU_STUDENT_DATA, augment=True)
+_GPU_STUDENT_PLAIN = Optim(epochs=15, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_GPU_STUDENT_RESNET = replace(_GPU_STUDENT_PLAIN, lr=0.1)
+_GPU_TEACHER_PLAIN = replace(_GPU_STUDENT_PLAIN, epochs=30)
+_GPU_TEACHER_RESNET = replace(_GPU_STUDENT_RESNET, epochs=30)
 # the TAKD paper's text: Nesterov SGD, lr 0.1 (plain CNNs constant; ResNets /10 at epochs 80 and 120),
 # 150 epochs, weight decay 1e-4, inputs normalised to standard deviation 0.5
 _TEXT_DATA = replace(_FULL, input_std=0.5)
@@ -212,23 +242,32 @@ _CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", student=_one_regime(_SMOKE_DATA, _SMOKE),
+        name="smoke", student=_one_regime(_SMOKE_DATA, _SMOKE), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
         teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200,
         note="every code path in seconds; no claim is judged",
     ),
     "cpu": Profile(
-        name="cpu", student=_one_regime(_CPU_STUDENT_DATA, _CPU_STUDENT),
+        name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
+        assistant=_one_regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT),
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         note="teachers: 10,000 CIFAR-10 training images with crop + flip, 8 epochs; students: 2,500 of them "
              "without, 6 epochs; 1,000 validation / 5,000 test images; fp32; 3 seeds",
     ),
+    "gpu": Profile(
+        name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
+        assistant=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
+        teacher=Regime(_GPU_TEACHER_DATA, _GPU_TEACHER_PLAIN, _GPU_TEACHER_RESNET),
+        tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20"), landscape_images=2000,
+        note="full CIFAR (100 images per class held out for validation); teachers 30 epochs with crop + flip, "
+             "assistants and students 15 epochs without; bf16; 3 seeds; about an hour of one H100 (estimated)",
+    ),
     "paper": Profile(
-        name="paper", student=Regime(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
-        teacher=Regime(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
+        name="paper", **_same_for_all(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
@@ -236,8 +275,7 @@ PROFILES: dict[str, Profile] = {
              "120, inputs at std 0.5); for GPUs",
     ),
     "paper_code": Profile(
-        name="paper_code", student=Regime(_FULL, _CODE_PLAIN, _CODE_RESNET),
-        teacher=Regime(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
+        name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
@@ -256,7 +294,7 @@ def get_profile(name: str) -> Profile:
 def scratch(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10", role: str = "student",
             **overrides) -> Recipe:
     """A model trained alone (cross-entropy only), in the profile's regime for `role`: "teacher" for the
-    head of a chain, "student" for a student trained alone (NOKD) or a scratch TA."""
+    head of a chain, "assistant" for a scratch TA, "student" for a student trained alone (NOKD)."""
     p = get_profile(profile) if isinstance(profile, str) else profile
     regime = p.regime(role)
     return Recipe(arch=arch, data=replace(regime.data, dataset=dataset), optim=regime.optim_for(arch), seed=seed,
@@ -268,11 +306,12 @@ def teacher(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar1
     return scratch(arch, profile, seed, dataset, role="teacher")
 
 
-def distill(arch: str, teacher: Recipe, **overrides) -> Recipe:
-    """`arch` trained by KD from `teacher` in the student regime of the teacher's profile, on the teacher's
-    dataset, with the teacher's seed and KL reduction unless overridden."""
+def distill(arch: str, teacher: Recipe, role: str = "student", **overrides) -> Recipe:
+    """`arch` trained by KD from `teacher` in the teacher's profile's regime for `role` ("student", or
+    "assistant" for a TA), on the teacher's dataset, with the teacher's seed and KL reduction unless overridden."""
     p = get_profile(teacher.profile)
-    fields = dict(arch=arch, data=replace(p.student.data, dataset=teacher.data.dataset), optim=p.student.optim_for(arch),
+    regime = p.regime(role)
+    fields = dict(arch=arch, data=replace(regime.data, dataset=teacher.data.dataset), optim=regime.optim_for(arch),
                   seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau, lam=p.lam, kl=teacher.kl,
                   profile=p.name)
     fields.update(overrides)
@@ -283,11 +322,12 @@ def chain(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int,
           **overrides) -> Recipe:
     """Teacher -> TA(s) -> student: `chain(["plain10", "plain4", "plain2"], "cpu", 0)` is TAKD.
 
-    overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a teacher.
+    overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a teacher,
+    the models between are assistants, the last is a student.
     """
     recipe = teacher(archs[0], profile, seed, dataset)
-    for arch in archs[1:]:
-        recipe = distill(arch, recipe, **overrides)
+    for i, arch in enumerate(archs[1:], start=2):
+        recipe = distill(arch, recipe, role="student" if i == len(archs) else "assistant", **overrides)
     return recipe
 
 
@@ -301,7 +341,8 @@ def dgkd(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int, 
     guides = [head]
     for arch in archs[1:-1]:
         # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
-        ta = distill(arch, head) if len(guides) == 1 else distill(arch, head, method="dgkd", guides=tuple(guides))
+        ta = (distill(arch, head, role="assistant") if len(guides) == 1
+              else distill(arch, head, role="assistant", method="dgkd", guides=tuple(guides)))
         guides.append(ta)
     extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
     if drop not in extra:
@@ -324,6 +365,11 @@ def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epo
     stage1 = distill(student, teacher, method="hint", hint_layers=hint_layers,
                      optim=replace(optim, epochs=hint_epochs or max(1, optim.epochs // 2)))
     return distill(student, teacher, init=stage1)
+
+
+def augmented(recipe: Recipe) -> Recipe:
+    """The same recipe with crop + flip for the model itself; its guides stay as they are."""
+    return replace(recipe, data=replace(recipe.data, augment=True))
 
 
 def with_data(recipe: Recipe, **changes) -> Recipe:

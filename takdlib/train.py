@@ -95,6 +95,24 @@ def _in_jupyter_kernel() -> bool:
     return shell is not None and "IPKernelApp" in shell.config
 
 
+def resolve_device(device: str | torch.device) -> torch.device:
+    """`device` as a torch.device; a clear error where CUDA is asked for and none is visible."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {str(device)!r} was asked for, but torch {torch.__version__} sees no CUDA device "
+                           f"here (built for CUDA {torch.version.cuda}; torch.cuda.is_available() is False): use "
+                           f"device 'cpu', or run where a GPU is visible (nvidia-smi lists it)")
+    return device
+
+
+def reproducible(device: torch.device):
+    """cuDNN settings under which a training repeats bitwise on one GPU: deterministic convolution
+    algorithms, no autotuning, no TF32 (scoped to the training, not set for the whole process)."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False)
+
+
 def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state: dict | None = None,
           checkpoint: Path | None = None, device: str | torch.device = "cpu",
           log: Callable[[str], None] = print) -> tuple[nn.Module, dict]:
@@ -105,7 +123,13 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     """
-    device = torch.device(device)
+    device = resolve_device(device)
+    with reproducible(device):
+        return _train(recipe, split, guides, init_state, checkpoint, device, log)
+
+
+def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkpoint: Path | None,
+           device: torch.device, log: Callable[[str], None]) -> tuple[nn.Module, dict]:
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:

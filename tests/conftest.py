@@ -70,6 +70,23 @@ def write_cifar100(root: Path, train_per_class: int, test_per_class: int, seed: 
     return root
 
 
+def write_cifar10(root: Path, train_per_class: int, test_per_class: int, seed: int = 0) -> Path:
+    """Files in the real CIFAR-10 python format (five training batches, a test batch), with random pixels."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    train_labels = np.repeat(np.arange(10), train_per_class)
+    batches = {f"data_batch_{i + 1}": part for i, part in enumerate(np.array_split(rng.permutation(train_labels), 5))}
+    for name, labels in {**batches, "test_batch": np.repeat(np.arange(10), test_per_class)}.items():
+        entry = {"labels": labels.tolist(), "data": rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8),
+                 "filenames": [f"{i}.png" for i in range(len(labels))]}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": CIFAR10_CLASSES}, f)
+    return root
+
+
 @pytest.fixture(scope="session")
 def cifar100_root(tmp_path_factory) -> Path:
     return write_cifar100(tmp_path_factory.mktemp("c100"), train_per_class=3, test_per_class=2)

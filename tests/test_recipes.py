@@ -2,8 +2,8 @@ from dataclasses import replace
 
 import pytest
 
-from takdlib.recipes import (PROFILES, baselines, chain, dgkd, distill, fitnet, get_profile, scratch, teacher,
-                             with_data)
+from takdlib.recipes import (PROFILES, augmented, baselines, chain, dgkd, distill, fitnet, get_profile, scratch,
+                             teacher, with_data)
 
 
 def test_address_is_stable_and_covers_every_field():
@@ -35,7 +35,7 @@ def test_dgkd_guides_are_the_teacher_and_every_larger_ta():
     assert [g.arch for g in r.guides] == ["plain10", "plain8", "plain6", "plain4"]
     assert (r.drop, r.keep_prob) == ("bernoulli", 0.5)
     # the first TA has one guide, where DGKD is KD: it is TAKD's stored model
-    assert r.guides[1] == chain(["plain10", "plain8"], "cpu", 0)
+    assert r.guides[1] == chain(["plain10", "plain8", "plain2"], "cpu", 0).guides[0]
     assert [g.arch for g in r.guides[3].guides] == ["plain10", "plain8", "plain6"] and r.guides[3].drop == "none"
     with pytest.raises(ValueError, match="unknown drop mode"):
         dgkd(["plain10", "plain2"], "cpu", 0, drop="sometimes")
@@ -47,17 +47,33 @@ def test_fitnet_is_kd_initialised_from_a_hint_stage():
     assert r.init.optim.epochs == PROFILES["cpu"].student.resnet.epochs // 2
 
 
-def test_teachers_and_students_are_trained_in_their_roles_on_the_same_images():
+def test_teachers_assistants_and_students_are_trained_in_their_roles_on_the_same_images():
     cpu = PROFILES["cpu"]
-    head, student = teacher("plain10", "cpu", 0), chain(["plain10", "plain2"], "cpu", 0)
-    assert head.data.augment and not student.data.augment and head.optim == cpu.teacher.plain
-    assert student.optim == cpu.student.plain and scratch("plain2", "cpu", 0).optim == cpu.student.plain
+    takd = chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    ta, head = takd.guides[0], takd.guides[0].guides[0]
+    assert head == teacher("plain10", "cpu", 0) and head.data.augment and head.optim == cpu.teacher.plain
+    assert ta.data == cpu.assistant.data and ta.optim == cpu.assistant.plain and not ta.data.augment
+    assert takd.data == cpu.student.data and takd.optim == cpu.student.plain and not takd.data.augment
+    assert scratch("plain2", "cpu", 0).optim == cpu.student.plain
+    assert scratch("plain4", "cpu", 0, role="assistant").data == ta.data
+    # DGKD's TAs are assistants too; the first one is TAKD's TA (one training, one address)
+    dense = dgkd(["plain10", "plain6", "plain4", "plain2"], "cpu", 0)
+    assert dense.guides[1] == chain(["plain10", "plain6", "plain2"], "cpu", 0).guides[0]
+    assert dense.guides[2].data == cpu.assistant.data
     same_images = ("dataset", "val_per_class", "test_per_class", "split_seed", "input_std")
-    assert all(getattr(head.data, f) == getattr(student.data, f) for f in same_images)
-    assert student.data.train_per_class <= head.data.train_per_class  # a subset: see test_data
+    for a, b in ((head, takd), (ta, takd)):
+        assert all(getattr(a.data, f) == getattr(b.data, f) for f in same_images)
+    # the students' images are a subset of the assistants', and those of the teachers' (see test_data)
+    assert takd.data.train_per_class <= ta.data.train_per_class <= head.data.train_per_class
     assert teacher("plain2", "cpu", 0) != scratch("plain2", "cpu", 0)
     with pytest.raises(ValueError, match="unknown role"):
-        scratch("plain2", "cpu", 0, role="assistant")
+        scratch("plain2", "cpu", 0, role="mentor")
+
+
+def test_augmented_changes_the_student_only():
+    takd = chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    aug = augmented(takd)
+    assert aug.data.augment and aug.guides == takd.guides and aug.address() != takd.address()
 
 
 def test_bad_recipes_are_refused_with_the_known_values():

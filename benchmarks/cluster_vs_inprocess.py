@@ -1,0 +1,64 @@
+"""One notebook from an empty store, twice: trained in the notebook's process (torch's threads = the cores)
+and on a Dask LocalCluster of single-thread workers (`--cluster local:N`). Prints both wall times, their
+ratio, and whether the two runs produced the same accuracies (they must: the same recipes, bitwise).
+
+python benchmarks/cluster_vs_inprocess.py [--notebook 01_gap] [--seeds 0] [--workers 2] [--profile cpu]
+
+Both runs share the decoded-image cache ($TAKD_CACHE) and nothing else; each gets a fresh store and output
+folder. Run it on an otherwise idle machine: two runs at once would time each other.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(notebook: str, profile: str, seeds: list[int], cluster: str | None, work: Path) -> tuple[float, list]:
+    cmd = [str(REPO / "run_all.sh"), "--profile", profile, "--only", notebook, "-p", "seeds", json.dumps(seeds),
+           "-p", "store", str(work / "store"), "-p", "out_dir", str(work / "out")]
+    if cluster:
+        cmd += ["--cluster", cluster]
+    started = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHON=sys.executable))
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    payload = json.loads((work / "out" / "results" / f"{notebook}.json").read_text())
+    accuracies = sorted((json.dumps({k: v for k, v in row.items() if k != "train_seconds"}, sort_keys=True))
+                        for key, rows in payload.items() if isinstance(rows, list) and rows and "acc" in rows[0]
+                        for row in rows)
+    return wall, accuracies
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notebook", default="01_gap")
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    cores = os.cpu_count()
+    print(f"{args.notebook}, profile {args.profile}, seeds {args.seeds}, from an empty store; {cores} cores")
+    walls, results = {}, {}
+    for label, cluster in (("in-process", None), (f"local:{args.workers}", f"local:{args.workers}")):
+        with tempfile.TemporaryDirectory() as tmp:
+            walls[label], results[label] = run(args.notebook, args.profile, args.seeds, cluster, Path(tmp))
+        print(f"  {label:>12}: {walls[label]:7.1f} s", flush=True)
+    (a, b) = walls
+    print(f"in-process / {b} wall-time ratio: {walls[a] / walls[b]:.2f}x")
+    same = results[a] == results[b]
+    print(f"same accuracies in both runs: {same} ({len(results[a])} rows)")
+    if not same:
+        raise SystemExit("the two runs disagree: the executors must train bitwise the same models")
+
+
+if __name__ == "__main__":
+    main()

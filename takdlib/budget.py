@@ -1,0 +1,205 @@
+"""What a profile costs: its trainings and their device time, estimated from images seen and images/s.
+
+The notebooks are the only list of what they train, so a full run's store is the census: every recipe.json
+in it, reduced to what does not depend on the profile (architecture, role, guides, dataset). `census()`
+takes it and `results/census.json` keeps the cpu run's. `trainings()` maps the census onto any profile's
+regimes (the same notebooks with other data, epochs, seeds and ResNet lists), and `seconds()` prices one
+training: images seen / images per second, plus a forward pass of each guide per image it labels (once
+when the student's images are not augmented, at every step when they are). An estimate: it leaves out
+evaluation, data loading and start-up, and "on 8 devices" assumes perfect packing.
+
+    python -m takdlib.budget --rates benchmarks/rates-cpu.json          # measured images/s (gpu_throughput.py --json)
+    python -m takdlib.budget --assume-tflops 25 --device-name H100     # no measurement yet: FLOPs at an assumed rate
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .recipes import PROFILES, ROLES, Profile, Recipe, get_profile, recipe_from_dict
+
+CLASSES = {"cifar10": 10, "cifar100": 100}
+FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
+FORWARD_SHARE = 1 / 3  # a forward pass costs about a third of a training step (forward + backward + update)
+DEFAULT_CENSUS = Path(__file__).resolve().parent.parent / "results" / "census.json"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A training as the census keeps it: what stays the same from profile to profile."""
+
+    arch: str  # ResNets of the profile's chain are named by position: "resnet_chain[0]" is the head
+    role: str
+    dataset: str
+    guides: tuple[str, ...]
+    epoch_share: float = 1.0  # of its role's epochs (FitNets' hint stage trains half as long)
+    augmented: bool = False  # augmented although its role is not (notebook 02's side experiment)
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training reduced to what takes time."""
+
+    arch: str
+    images: int  # training images per epoch
+    epochs: int
+    augment: bool
+    guides: tuple[str, ...]  # architectures whose logits it learns from
+
+
+def role_of(recipe: Recipe, profile: Profile) -> str:
+    """The role whose regime trained `recipe` in `profile`, matched on its number of training images and
+    augmentation (then on its images alone, for a student given augmentation)."""
+    for strict in (True, False):
+        for role in ROLES:
+            d = profile.regime(role).data
+            if d.train_per_class == recipe.data.train_per_class and (d.augment == recipe.data.augment or not strict):
+                return role
+    raise ValueError(f"{recipe.short()} matches no role of profile {profile.name}")
+
+
+def _generic(arch: str, profile: Profile) -> str:
+    return f"resnet_chain[{profile.resnet_chain.index(arch)}]" if arch in profile.resnet_chain else arch
+
+
+def _concrete(arch: str, profile: Profile) -> str:
+    return profile.resnet_chain[int(arch[len("resnet_chain["):-1])] if arch.startswith("resnet_chain[") else arch
+
+
+def census(store_root: str | Path, profile: str) -> Counter:
+    """Entry -> number of trainings per seed, from every model of `profile` in a store."""
+    p = get_profile(profile)
+    recipes = [recipe_from_dict(json.loads(f.read_text())) for f in sorted(Path(store_root).glob("*/*/recipe.json"))]
+    recipes = [r for r in recipes if r.profile == profile]
+    if not recipes:
+        raise ValueError(f"{store_root} holds no model of profile {profile!r}: run it first "
+                         f"(./run_all.sh --profile {profile})")
+    counts = Counter()
+    for r in recipes:
+        role = role_of(r, p)
+        own = p.regime(role)
+        counts[Entry(_generic(r.arch, p), role, r.data.dataset, tuple(_generic(g.arch, p) for g in r.guides),
+                     round(r.optim.epochs / own.optim_for(r.arch).epochs, 3), r.data.augment and not own.data.augment)] += 1
+    seeds = len(p.seeds)
+    return Counter({e: n / seeds for e, n in counts.items()})
+
+
+def write_census(counts: Counter, path: Path, source: str) -> None:
+    rows = [dict(asdict(e), per_seed=n) for e, n in sorted(counts.items(), key=lambda kv: str(kv[0]))]
+    path.write_text(json.dumps({"source_profile": source, "entries": rows}, indent=1) + "\n")
+
+
+def read_census(path: str | Path = DEFAULT_CENSUS) -> tuple[str, Counter]:
+    payload = json.loads(Path(path).read_text())
+    counts = Counter()
+    for row in payload["entries"]:
+        n = row.pop("per_seed")
+        counts[Entry(**{**row, "guides": tuple(row["guides"])})] = n
+    return payload["source_profile"], counts
+
+
+def trainings(counts: Counter, source: str, target: str) -> list[Training]:
+    """The trainings `target` runs, from the census of a `source` run: its roles' data and epochs, its seeds,
+    its ResNet chain, and for each ResNet teacher it lists beyond the source's, a teacher and a student."""
+    s, t = get_profile(source), get_profile(target)
+    out = []
+    for e, per_seed in counts.items():
+        regime, arch = t.regime(e.role), _concrete(e.arch, t)
+        per_class = regime.data.train_per_class or FULL_TRAIN_PER_CLASS[e.dataset] - regime.data.val_per_class
+        epochs = max(1, round(regime.optim_for(arch).epochs * e.epoch_share))
+        tr = Training(arch, per_class * CLASSES[e.dataset], epochs, regime.data.augment or e.augmented,
+                      tuple(_concrete(g, t) for g in e.guides))
+        out += [tr] * round(per_seed * len(t.seeds))
+    student, listed = t.resnet_chain[-1], {_concrete(_generic(a, s), t) for a in s.resnet_teachers}
+    for arch in (a for a in t.resnet_teachers if a not in listed):
+        for role, a, guides in (("teacher", arch, ()), ("student", student, (arch,))):
+            r = t.regime(role)
+            n = (r.data.train_per_class or FULL_TRAIN_PER_CLASS["cifar10"] - r.data.val_per_class) * 10
+            out += [Training(a, n, r.optim_for(a).epochs, r.data.augment, guides)] * len(t.seeds)
+    return out
+
+
+def seconds(training: Training, images_per_second: dict[str, float]) -> float:
+    """Device seconds of one training: its steps, and its guides' forward passes."""
+    steps = training.images * training.epochs / images_per_second[training.arch]
+    labelled = training.images * (training.epochs if training.augment else 1)
+    return steps + sum(labelled * FORWARD_SHARE / images_per_second[g] for g in training.guides)
+
+
+def train_flops_per_image(name: str, batch: int = 8) -> float:
+    """FLOPs of one training step (forward + backward) per image, counted by PyTorch's flop counter."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .models import build_model
+
+    model = build_model(name)
+    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / batch
+
+
+def rates_from_flops(archs, effective_tflops: float, max_steps_per_second: float = 1000.0,
+                     batch: int = 128) -> dict[str, float]:
+    """Images/s per architecture on a device assumed to sustain `effective_tflops` on these models, and at
+    most `max_steps_per_second` steps of `batch` images (small models are bound by kernel launches, not FLOPs)."""
+    return {arch: min(effective_tflops * 1e12 / train_flops_per_image(arch), max_steps_per_second * batch)
+            for arch in archs}
+
+
+def estimate(counts: Counter, source: str, target: str, images_per_second: dict[str, float]) -> dict:
+    """Number of trainings and device-hours of `target` (one device; 8 with perfect packing)."""
+    trs = trainings(counts, source, target)
+    missing = sorted({a for t in trs for a in (t.arch, *t.guides)} - set(images_per_second))
+    if missing:
+        raise ValueError(f"no images/s for {', '.join(missing)}: measure them (benchmarks/gpu_throughput.py --json)")
+    total = sum(seconds(t, images_per_second) for t in trs)
+    return {"profile": target, "trainings": len(trs), "device_hours": total / 3600, "hours_on_8": total / 3600 / 8}
+
+
+def table(counts: Counter, source: str, images_per_second: dict[str, float], device: str) -> str:
+    """A markdown table of every profile's estimate on one device."""
+    lines = [f"| profile | trainings | {device}: device-hours (estimate) | on 8 of them |", "|---|---|---|---|"]
+    for name in PROFILES:
+        try:
+            e = estimate(counts, source, name, images_per_second)
+        except ValueError as err:  # a model this device's rates leave out
+            lines.append(f"| {name} | {len(trainings(counts, source, name))} | ({err}) | |")
+            continue
+        lines.append(f"| {name} | {e['trainings']} | {e['device_hours']:.2f} | {e['hours_on_8']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--census", default=str(DEFAULT_CENSUS), help="a census JSON (default: results/census.json)")
+    parser.add_argument("--from-store", metavar="ROOT", help="write the census of the cpu models in this store first")
+    parser.add_argument("--rates", help="images/s per architecture, JSON written by benchmarks/gpu_throughput.py --json")
+    parser.add_argument("--assume-tflops", type=float, metavar="T",
+                        help="no measurement: a device assumed to sustain T TFLOP/s on every model (FLOPs counted)")
+    parser.add_argument("--max-steps-per-second", type=float, default=1000.0,
+                        help="with --assume-tflops: the most training steps (batch 128) per second, for small models")
+    parser.add_argument("--device-name", default="assumed device", help="the device's name in the table (--assume-tflops)")
+    args = parser.parse_args(argv)
+    if args.from_store:
+        write_census(census(args.from_store, "cpu"), Path(args.census), "cpu")
+        print(f"wrote {args.census}")
+    source, counts = read_census(args.census)
+    if args.rates:
+        rates = json.loads(Path(args.rates).read_text())
+        print(table(counts, source, rates["images_per_second"], rates["device"]))
+    if args.assume_tflops:
+        archs = {a for name in PROFILES for t in trainings(counts, source, name) for a in (t.arch, *t.guides)}
+        device = (f"{args.device_name}, assumed {args.assume_tflops:g} TFLOP/s and at most "
+                  f"{args.max_steps_per_second:g} steps/s")
+        rates = rates_from_flops(sorted(archs), args.assume_tflops, args.max_steps_per_second)
+        print(table(counts, source, rates, device))
+
+
+if __name__ == "__main__":
+    main()

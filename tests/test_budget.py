@@ -1,0 +1,78 @@
+"""The cost model: a census of what a run trained, mapped onto any profile and priced by images/s."""
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from takdlib import budget
+from takdlib.recipes import augmented, chain, fitnet, get_profile, teacher
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fake_store(root: Path, recipes) -> Path:
+    """recipe.json files as a store keeps them: all the census reads."""
+    for i, r in enumerate(recipes):
+        folder = root / f"{i:02d}" / r.address()
+        folder.mkdir(parents=True)
+        (folder / "recipe.json").write_text(json.dumps(asdict(r)))
+    return root
+
+
+def takd_graph(seeds=(0, 1, 2)):
+    out = []
+    for s in seeds:
+        student = chain(["plain10", "plain4", "plain2"], "cpu", s)
+        out += [student, student.guides[0], student.guides[0].guides[0]]
+    return out
+
+
+def test_census_counts_trainings_per_seed_by_role(tmp_path):
+    counts = budget.census(fake_store(tmp_path, takd_graph()), "cpu")
+    assert counts == {budget.Entry("plain10", "teacher", "cifar10", ()): 1,
+                      budget.Entry("plain4", "assistant", "cifar10", ("plain10",)): 1,
+                      budget.Entry("plain2", "student", "cifar10", ("plain4",)): 1}
+
+
+def test_variants_keep_their_role_and_resnets_are_named_by_chain_position(tmp_path):
+    head = teacher("plain10", "cpu", 0)
+    hint_stage = fitnet("resnet14", head, hint_layers=(1, 2)).init
+    counts = budget.census(fake_store(tmp_path, [augmented(chain(["plain10", "plain2"], "cpu", 0)), hint_stage]), "cpu")
+    assert budget.Entry("plain2", "student", "cifar10", ("plain10",), 1.0, True) in counts
+    assert budget.Entry("resnet_chain[1]", "student", "cifar10", ("plain10",), 0.5, False) in counts
+    hints = [t for t in budget.trainings(counts, "cpu", "paper") if t.guides == ("plain10",) and t.arch != "plain2"]
+    assert {(t.arch, t.epochs) for t in hints} == {("resnet20", 75)}  # paper's chain: 110 -> 20 -> 8; half of 150 epochs
+
+
+def test_a_training_costs_its_steps_and_its_guides_forward_passes(tmp_path):
+    counts = budget.census(fake_store(tmp_path, takd_graph()), "cpu")
+    rates = {"plain10": 400.0, "plain4": 2000.0, "plain2": 5000.0}
+    cpu = get_profile("cpu")
+    trs = budget.trainings(counts, "cpu", "cpu")
+    assert len(trs) == 9
+    student = next(t for t in trs if t.arch == "plain2")
+    n, epochs = cpu.student.data.train_per_class * 10, cpu.student.plain.epochs
+    assert budget.seconds(student, rates) == pytest.approx(n * epochs / 5000 + n / 3 / 2000)  # logits once
+    head = next(t for t in trs if t.arch == "plain10")
+    assert head.augment and budget.seconds(head, rates) == pytest.approx(10000 * cpu.teacher.plain.epochs / 400)
+    gpu = budget.trainings(counts, "cpu", "gpu")
+    assert {t.images for t in gpu} == {(5000 - 100) * 10}  # full CIFAR-10 less the validation images
+    paper = budget.estimate(counts, "cpu", "paper", {**rates, **{f"resnet{d}": 1000.0 for d in (8, 14, 20, 26, 32, 44, 56, 110)}})
+    assert paper["trainings"] == 9 + 2 * 5 * 3  # five more ResNet teachers, each with a student, per seed
+    with pytest.raises(ValueError, match="no images/s for resnet"):
+        budget.estimate(counts, "cpu", "paper", rates)
+
+
+def test_an_empty_store_is_refused_with_the_command_that_fills_it(tmp_path):
+    with pytest.raises(ValueError, match="run_all.sh --profile cpu"):
+        budget.census(tmp_path, "cpu")
+
+
+def test_the_committed_census_round_trips_and_the_readme_table_is_its_output():
+    source, counts = budget.read_census()
+    assert source == "cpu" and sum(counts.values()) > 20
+    rates = json.loads((REPO / "benchmarks" / "rates-cpu.json").read_text())
+    table = budget.table(counts, source, rates["images_per_second"], rates["device"])
+    readme = (REPO / "README.md").read_text()
+    assert table.splitlines()[2] in readme  # the cpu row, as the code computes it from the committed files

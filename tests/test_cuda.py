@@ -1,0 +1,102 @@
+"""The GPU path: what runs everywhere (the gpu profile at smoke size on CPU, the error without a GPU) and what
+runs only where CUDA exists (bitwise repeats, bf16 autocast, memory per training), skipped cleanly elsewhere."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import write_cifar10
+from takdlib.recipes import chain, describe_profile, get_profile, with_data
+from takdlib.train import autocast, reproducible, resolve_device, train
+
+REPO = Path(__file__).resolve().parent.parent
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device here (CI has none); run on a GPU machine")
+
+
+def tiny(recipe):
+    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has a GPU")
+def test_asking_for_cuda_without_a_gpu_is_refused_before_any_work(tmp_path):
+    with pytest.raises(RuntimeError, match="sees no CUDA device"):
+        resolve_device("cuda")
+    env = dict(os.environ, PYTHON=sys.executable)
+    result = subprocess.run([str(REPO / "run_all.sh"), "--profile", "smoke", "--device", "cuda", "-p", "out_dir",
+                             str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd="/")
+    assert result.returncode == 2 and "sees no CUDA device" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproducible_settings_are_scoped_to_a_training():
+    before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    with reproducible(torch.device("cuda")):
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic) == before
+    with reproducible(torch.device("cpu")):
+        assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic) == before
+
+
+def test_the_gpu_profile_is_full_data_bf16_and_described():
+    gpu = get_profile("gpu")
+    assert gpu.student.data.train_per_class is None and gpu.teacher.data.augment
+    assert {r.plain.precision for r in (gpu.teacher, gpu.assistant, gpu.student)} == {"bf16"}
+    assert "teachers:" in describe_profile(gpu) and len(gpu.seeds) == 3
+
+
+def test_the_gpu_profile_runs_at_smoke_size_on_cpu(tmp_path):
+    """Notebook 02 under the gpu profile, one seed, on a CIFAR-10 of 102 training images per class in the real
+    format (100 are held out for validation, as the profile says): every code path of the profile on CPU."""
+    root = write_cifar10(tmp_path / "c10", train_per_class=102, test_per_class=3)
+    env = dict(os.environ, PYTHON=sys.executable)
+    env.pop("MPLBACKEND", None)
+    result = subprocess.run([str(REPO / "run_all.sh"), "--profile", "gpu", "--only", "02_takd", "-p", "seeds", "[0]",
+                             "-p", "data", str(root), "-p", "out_dir", str(tmp_path / "out"),
+                             "-p", "store", str(tmp_path / "store")], capture_output=True, text=True, env=env, cwd="/")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    payload = json.loads((tmp_path / "out" / "results" / "02_takd.json").read_text())
+    assert payload["profile"] == "gpu" and {row["method"] for row in payload["table"]} == {"NOKD", "BLKD", "TAKD"}
+    recipes = [json.loads(p.read_text()) for p in (tmp_path / "store").glob("*/*/recipe.json")]
+    assert recipes and all(r["profile"] == "gpu" and r["optim"]["precision"] == "bf16" for r in recipes)
+
+
+@needs_cuda
+def test_a_training_on_cuda_repeats_bitwise(tmp_path):
+    from takdlib.store import Store
+
+    recipe = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    split = Store(tmp_path, os.environ.get("TAKD_DATA"), "cuda").split(recipe.data)
+    teacher, _ = train(recipe.guides[0], split, device="cuda", log=lambda m: None)
+    a, _ = train(recipe, split, [teacher], device="cuda", log=lambda m: None)
+    b, _ = train(recipe, split, [teacher], device="cuda", log=lambda m: None)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@needs_cuda
+def test_bf16_autocast_on_cuda_computes_in_bfloat16():
+    layer = torch.nn.Linear(8, 4).cuda()
+    with autocast(torch.device("cuda"), "bf16"):
+        assert layer(torch.randn(2, 8, device="cuda")).dtype == torch.bfloat16
+
+
+@needs_cuda
+def test_memory_of_one_training_leaves_room_to_pack_several():
+    """A plain10 training step at batch 128 (the largest cpu-profile model) needs well under 1 GiB, so a GPU
+    worker can hold several (GPU=4 per device in the README)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from gpu_throughput import _training_step
+    finally:
+        sys.path.pop(0)
+    torch.cuda.reset_peak_memory_stats()
+    step = _training_step("plain10", torch.device("cuda"), "bf16", False, 128)
+    for _ in range(3):
+        step()
+    peak = torch.cuda.max_memory_allocated() / 2**20
+    print(f"plain10, batch 128, bf16: peak {peak:.0f} MiB")
+    assert peak < 1024
