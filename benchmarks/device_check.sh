@@ -14,8 +14,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null
 "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())"
 echo "== smoke profile on cuda (every notebook, every code path)"
 start=$(date +%s)
-TAKD_STORE="${TAKD_STORE:-$(mktemp -d)}" timeout 240 ./run_all.sh --profile smoke --device cuda -p out_dir "$(mktemp -d)" \
+TAKD_STORE="${TAKD_STORE:-$(mktemp -d)}" timeout 150 ./run_all.sh --profile smoke --device cuda -p out_dir "$(mktemp -d)" \
   2>&1 | grep -v IPKernelApp | tail -15
 echo "smoke on cuda: exit ${PIPESTATUS[0]}, $(( $(date +%s) - start )) s"
-echo "== throughput (images/s per architecture)"
-timeout 150 "$PYTHON" benchmarks/gpu_throughput.py --steps 20 --compile
+echo "== throughput (images/s per architecture), then every profile's estimated wall time on this device"
+RATES="${RATES:-${OUT:-.}/rates-gpu.json}"
+timeout 90 "$PYTHON" benchmarks/gpu_throughput.py --steps 20 --json "$RATES" && cat "$RATES"
+echo "== torch.compile vs eager (three models)"
+timeout 60 "$PYTHON" benchmarks/gpu_throughput.py --steps 20 --compile --models plain2 plain10 resnet20 --census none

@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pack", type=int, default=4, help="trainings packed on the device at once (bf16)")
     parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                         help="the precision whose rates price the profiles")
-    parser.add_argument("--census", default=str(budget.DEFAULT_CENSUS), help="trainings per profile (takdlib.budget)")
+    parser.add_argument("--census", default=str(budget.DEFAULT_CENSUS),
+                        help="trainings per profile (takdlib.budget); \"none\": no estimate")
     parser.add_argument("--json", help="write the measured images/s here (for python -m takdlib.budget --rates)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)

@@ -124,8 +124,23 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     """
     device = resolve_device(device)
-    with reproducible(device):
+    with reproducible(device), own_stream(device):
         return _train(recipe, split, guides, init_state, checkpoint, device, log)
+
+
+@contextlib.contextmanager
+def own_stream(device: torch.device):
+    """A CUDA stream of this training's own, so trainings that share a GPU (threads of one Dask worker) overlap
+    instead of queueing on the default stream; ordered after the work queued before it, and before the work
+    queued after it."""
+    if device.type != "cuda":
+        yield
+        return
+    caller, stream = torch.cuda.current_stream(device), torch.cuda.Stream(device)
+    stream.wait_stream(caller)
+    with torch.cuda.stream(stream):
+        yield
+    caller.wait_stream(stream)
 
 
 def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkpoint: Path | None,
