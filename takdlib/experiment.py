@@ -26,6 +26,11 @@ def output_root(profile: str, out_dir: str | None = None) -> Path:
     return REPO_ROOT if profile == "cpu" else REPO_ROOT / "runs" / profile
 
 
+def resolve_store(store: str | None = None) -> Path:
+    """The store's root: `store`, else $TAKD_STORE, else <repo>/artifacts."""
+    return Path(store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts")
+
+
 @dataclass
 class Experiment:
     name: str  # the notebook's name, e.g. "02_takd": prefixes its figures and names its results file
@@ -102,7 +107,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
     p = get_profile(profile)
     resolve_device(device)
     root = output_root(profile, out_dir)
-    store_root = store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts"
+    store_root = resolve_store(store)
     client = None
     if cluster:
         from .cluster import connect

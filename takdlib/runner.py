@@ -17,7 +17,7 @@ from pathlib import Path
 import papermill as pm
 
 from .budget import census, write_census
-from .experiment import REPO_ROOT, output_root
+from .experiment import REPO_ROOT, output_root, resolve_store
 from .recipes import PROFILES
 from .report import claims_markdown_file, claims_table, format_claims, write_json
 from .train import PROGRESS_ENV, resolve_device
@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
         write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster)]}, path)
     if not args.only and not failed and args.profile == "cpu":  # what a whole run trained: the cost model's census
-        store_root = extra.get("store") or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts"
-        write_census(census(store_root, args.profile), root / "results" / "census.json", args.profile)
+        write_census(census(resolve_store(extra.get("store")), args.profile), root / "results" / "census.json",
+                     args.profile)
     if root == REPO_ROOT and not args.only and not failed:  # the evidence of a whole run: its executed notebooks too
         publish_executed([executed / p.name for p in paths if p.stem not in failed], root / "results" / "notebooks")
     rows = claims_table(root / "results")
