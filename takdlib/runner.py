@@ -46,8 +46,9 @@ def check_parameters(path: Path, params: dict) -> None:
 
 
 def git(*args) -> str | None:
+    """git's output without its trailing newline (leading spaces kept: porcelain status starts with them)."""
     try:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.rstrip()
     except Exception:
         return None
 

@@ -12,6 +12,25 @@ def test_the_evidence_is_not_written_from_a_dirty_tree(monkeypatch, tmp_path):
     runner.refuse_dirty_evidence(tmp_path, allow_dirty=False)  # other output folders are not the evidence
 
 
+def test_dirty_files_names_every_changed_file_whole(monkeypatch, tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("results.json", "notes.md"):
+        (tmp_path / name).write_text("a")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path)
+    assert runner.dirty_files() == []
+    (tmp_path / "results.json").write_text("b")  # porcelain: " M results.json", a leading space
+    assert runner.dirty_files() == ["results.json"]
+    (tmp_path / "new.txt").write_text("c")
+    assert sorted(runner.dirty_files()) == ["new.txt", "results.json"]
+
+
 def test_the_cli_refuses_before_running_anything(monkeypatch):
     monkeypatch.setattr(runner, "dirty_files", lambda: ["README.md"])
     monkeypatch.setattr(runner.pm, "execute_notebook", lambda *a, **k: pytest.fail("ran a notebook"))
