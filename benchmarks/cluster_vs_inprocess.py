@@ -1,6 +1,9 @@
 """One notebook from an empty store, twice: trained in the notebook's process (torch's threads = the cores)
 and on a Dask LocalCluster of single-thread workers (`--cluster local:N`). Prints both wall times, their
-ratio, and whether the two runs produced the same accuracies (they must: the same recipes, bitwise).
+ratio, and how far apart the two runs' accuracies are. They are the same recipes, but the notebook's process
+trains with as many torch threads as cores and each worker with one: a reduction split over two threads adds in
+another order, so the weights, and the accuracies' last digits, differ (tests/test_cluster.py checks the bitwise
+equality at equal thread counts).
 
 python benchmarks/cluster_vs_inprocess.py [--notebook 01_gap] [--seeds 0] [--workers 2] [--profile cpu]
 
@@ -21,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(notebook: str, profile: str, seeds: list[int], cluster: str | None, work: Path) -> tuple[float, list]:
+def run(notebook: str, profile: str, seeds: list[int], cluster: str | None, work: Path) -> tuple[float, dict]:
     cmd = [str(REPO / "run_all.sh"), "--profile", profile, "--only", notebook, "-p", "seeds", json.dumps(seeds),
            "-p", "store", str(work / "store"), "-p", "out_dir", str(work / "out")]
     if cluster:
@@ -32,9 +35,10 @@ def run(notebook: str, profile: str, seeds: list[int], cluster: str | None, work
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     payload = json.loads((work / "out" / "results" / f"{notebook}.json").read_text())
-    accuracies = sorted((json.dumps({k: v for k, v in row.items() if k != "train_seconds"}, sort_keys=True))
-                        for key, rows in payload.items() if isinstance(rows, list) and rows and "acc" in rows[0]
-                        for row in rows)
+    measured = ("acc", "val_selected", "best_test", "train_seconds")
+    accuracies = {json.dumps([key, {k: v for k, v in row.items() if k not in measured}], sort_keys=True): row["acc"]
+                  for key, rows in payload.items() if isinstance(rows, list)
+                  for row in rows if isinstance(row, dict) and "acc" in row}
     return wall, accuracies
 
 
@@ -54,10 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {label:>12}: {walls[label]:7.1f} s", flush=True)
     (a, b) = walls
     print(f"in-process / {b} wall-time ratio: {walls[a] / walls[b]:.2f}x")
-    same = results[a] == results[b]
-    print(f"same accuracies in both runs: {same} ({len(results[a])} rows)")
-    if not same:
-        raise SystemExit("the two runs disagree: the executors must train bitwise the same models")
+    if results[a].keys() != results[b].keys():
+        raise SystemExit("the two runs measured different recipes")
+    gaps = [abs(results[a][k] - results[b][k]) for k in results[a]]
+    print(f"accuracies: {sum(g == 0 for g in gaps)} of {len(gaps)} rows identical; largest difference "
+          f"{max(gaps):.2f} points, mean {sum(gaps) / len(gaps):.2f} (2 threads vs 1: see the docstring)")
 
 
 if __name__ == "__main__":
