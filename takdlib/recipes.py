@@ -209,18 +209,21 @@ _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision=
 _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # cpu: teachers learn once, from 4x the images with crop + flip, and every experiment shares them; students
 # learn from a quarter of those images without augmentation (as in the TAKD code), where a teacher's soft
-# targets have the most to add. Same validation and test images for both. In one-seed pilots the plain
-# teachers did better at lr 0.02 than at 0.05 in so few epochs, and the ResNet teachers were indifferent
-# between 0.05 and 0.1. fp32: on CPUs without native bf16 (no AVX512_BF16 / AMX) bf16 autocast is about 3x
-# slower than fp32 (benchmarks/RESULTS.md).
+# targets have the most to add; assistants (TAs) learn from the teachers' images without augmentation, so that
+# a TA really lies between its teacher and its student. Epochs are what fits the hour on two cores (the cold run
+# is its own evidence: results/manifest.json); the ResNets, whose claims this scale decides least, get the
+# fewest. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
+# ResNet teachers were indifferent between 0.05 and 0.1. fp32: on CPUs without native bf16 (no AVX512_BF16 /
+# AMX) bf16 autocast is about 3x slower than fp32 (benchmarks/RESULTS.md).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
-_CPU_STUDENT_PLAIN = Optim(epochs=15, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
-_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=8)
+_CPU_STUDENT_PLAIN = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=4)
 _CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
-_CPU_ASSISTANT = replace(_CPU_STUDENT_PLAIN, epochs=6)
-_CPU_TEACHER_PLAIN = Optim(epochs=8, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
-_CPU_TEACHER_RESNET = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
+_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
+_CPU_TEACHER_PLAIN = Optim(epochs=6, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_TEACHER_RESNET = Optim(epochs=4, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
 # gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
 # estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
@@ -250,12 +253,13 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
-        assistant=_one_regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT),
+        assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
-        note="teachers: 10,000 CIFAR-10 training images with crop + flip, 8 epochs; students: 2,500 of them "
-             "without, 6 epochs; 1,000 validation / 5,000 test images; fp32; 3 seeds",
+        note="teachers: 10,000 CIFAR-10 training images with crop + flip (plain 6 epochs, ResNet 4); assistants: "
+             "the same images without (plain 4, ResNet 3); students: 2,500 of them without (plain 10, ResNet 4); "
+             "1,000 validation / 5,000 test images; fp32; 3 seeds; about an hour on 2 cores",
     ),
     "gpu": Profile(
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
