@@ -172,6 +172,10 @@ class Store:
 
     def _train(self, recipe: Recipe, address: str, folder: Path, guides: list[nn.Module],
                init_state: dict | None) -> Trained:
+        # only the lock holder writes these files, so a temporary one found now is a killed trainer's
+        for leftover in folder.glob(".*.tmp"):
+            if leftover.name.split(".")[1] in ("partial", "model", "history", "meta", "recipe"):
+                discard(leftover)
         atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")

@@ -101,6 +101,9 @@ def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
     (partial,) = (env / "killed").rglob("partial.pt")
     done = torch.load(partial, weights_only=False)["epoch"]
     assert 2 <= done < epochs
+    # killed while writing its next checkpoint: the half-written file it leaves is cleared when training resumes
+    half_written = partial.with_name(".partial.pt.99999.tmp")
+    half_written.write_bytes(b"half")
 
     ns = {"__name__": "recipe_only"}
     exec(script, ns)
@@ -108,6 +111,7 @@ def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
     logs = []
     resumed = Store(env / "killed", jpeg_archive, log=logs.append).get(recipe)
     assert logs[0].startswith(f"resuming plain10 seed 3 smoke at epoch {done + 1}")
+    assert not half_written.exists() and not list((env / "killed").rglob("*.tmp"))
     fresh = Store(env / "fresh", jpeg_archive, log=lambda _: None).get(recipe)
     assert all(torch.equal(a, b) for a, b in zip(weights(resumed.model), weights(fresh.model)))
     assert [h["train_loss"] for h in resumed.history["epochs"]] == [h["train_loss"] for h in fresh.history["epochs"]]
