@@ -11,6 +11,7 @@ keyed by a hash of the source's content.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
+from .files import CorruptFile, atomic_torch_save, atomic_write_text, discard, verified_torch_load
 
 DATA_ENV = "TAKD_DATA"
 CACHE_ENV = "TAKD_CACHE"
@@ -204,8 +205,19 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
         except CorruptFile as err:  # a damaged cache is rebuilt, never used
             warnings.warn(f"data cache {err}; decoding the source again", stacklevel=2)
             discard(cache_file)
+    # a source that is not this dataset is found out by reading all of it (a CIFAR-10 archive asked for CIFAR-100):
+    # the verdict is a property of the content, so it is kept beside the cache and not read for again
+    refusal = cache / f"{dataset}-{fingerprint[:16]}.unavailable"
+    if blob is None and refusal.exists():
+        raise DataUnavailable(refusal.read_text())
     if blob is None:
-        raw = read()
+        try:
+            raw = read()
+        except DataUnavailable as err:
+            with contextlib.suppress(OSError):  # not kept: found out again next time
+                cache.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(refusal, str(err))
+            raise
         (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
         blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
         try:

@@ -72,7 +72,11 @@ def test_bad_sources_are_named(bad, cache):
         load_arrays("cifar10", bad, cache)
 
 
-def test_a_cifar10_source_is_not_taken_for_cifar100(jpeg_archive, cache):
+def test_a_cifar10_source_is_not_taken_for_cifar100(jpeg_archive, cache, monkeypatch):
+    with pytest.raises(DataUnavailable, match="has 10 classes; cifar100 has 100"):
+        load_arrays("cifar100", jpeg_archive, cache)
+    # found out by reading the whole archive once; asked again, the answer comes without reading it
+    monkeypatch.setattr(data_mod, "_read_jpeg_archive", lambda *a: pytest.fail("read the archive again"))
     with pytest.raises(DataUnavailable, match="has 10 classes; cifar100 has 100"):
         load_arrays("cifar100", jpeg_archive, cache)
 
