@@ -208,9 +208,9 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     # a source that is not this dataset is found out by reading all of it (a CIFAR-10 archive asked for CIFAR-100):
     # the verdict is a property of the content, so it is kept beside the cache and not read for again
     refusal = cache / f"{dataset}-{fingerprint[:16]}.unavailable"
-    if blob is None and refusal.exists():
-        raise DataUnavailable(refusal.read_text())
     if blob is None:
+        if refusal.exists():
+            raise DataUnavailable(refusal.read_text())
         try:
             raw = read()
         except DataUnavailable as err:

@@ -172,9 +172,9 @@ class Store:
 
     def _train(self, recipe: Recipe, address: str, folder: Path, guides: list[nn.Module],
                init_state: dict | None) -> Trained:
-        # only the lock holder writes these files, so a temporary one found now is a killed trainer's
-        for leftover in folder.glob(".*.tmp"):
-            if leftover.name.split(".")[1] in ("partial", "model", "history", "meta", "recipe"):
+        # only the lock holder writes these files, so a temporary copy of one found now is a killed trainer's
+        for name in ("partial.pt", "model.pt", "history.json", "meta.json", "recipe.json"):
+            for leftover in folder.glob(f".{name}.*.tmp"):
                 discard(leftover)
         atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
