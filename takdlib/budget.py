@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .recipes import PROFILES, ROLES, Profile, Recipe, get_profile, recipe_from_dict
+from .recipes import PROFILES, ROLES, STUDENT_SEED_STRIDE, Profile, Recipe, get_profile, recipe_from_dict
 
 CLASSES = {"cifar10": 10, "cifar100": 100}
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
@@ -73,7 +73,8 @@ def census(store_root: str | Path, profile: str) -> Counter:
     """Entry -> number of trainings per seed, from every model of `profile` in a store."""
     p = get_profile(profile)
     recipes = [recipe_from_dict(json.loads(f.read_text())) for f in sorted(Path(store_root).glob("*/*/recipe.json"))]
-    recipes = [r for r in recipes if r.profile == profile]
+    # a seed's further students (recipes.student_seeds) are left out: `trainings` adds the target profile's
+    recipes = [r for r in recipes if r.profile == profile and r.seed < STUDENT_SEED_STRIDE]
     if not recipes:
         raise ValueError(f"{store_root} holds no model of profile {profile!r}: run it first "
                          f"(./run_all.sh --profile {profile})")
@@ -102,8 +103,9 @@ def read_census(path: str | Path = DEFAULT_CENSUS) -> tuple[str, Counter]:
 
 
 def trainings(counts: Counter, source: str, target: str) -> list[Training]:
-    """The trainings `target` runs, from the census of a `source` run: its roles' data and epochs, its seeds,
-    its ResNet chain, and for each ResNet teacher it lists beyond the source's, a teacher and a student."""
+    """The trainings `target` runs, from the census of a `source` run: its roles' data and epochs, its seeds
+    and students per seed (every cheap student counted that many times: an upper bound, as a notebook's side
+    experiments may train one), its ResNet chain, and for each ResNet teacher it lists beyond the source's, a teacher and a student."""
     s, t = get_profile(source), get_profile(target)
     out = []
     for e, per_seed in counts.items():
@@ -112,7 +114,8 @@ def trainings(counts: Counter, source: str, target: str) -> list[Training]:
         epochs = max(1, round(regime.optim_for(arch).epochs * e.epoch_share))
         tr = Training(arch, per_class * CLASSES[e.dataset], epochs, regime.data.augment or e.augmented,
                       tuple(_concrete(g, t) for g in e.guides))
-        out += [tr] * round(per_seed * len(t.seeds))
+        students = t.students_per_seed if e.role == "student" and arch in t.cheap_students else 1
+        out += [tr] * round(per_seed * len(t.seeds) * students)
     student, listed = t.resnet_chain[-1], {_concrete(_generic(a, s), t) for a in s.resnet_teachers}
     for arch in (a for a in t.resnet_teachers if a not in listed):
         for role, a, guides in (("teacher", arch, ()), ("student", student, (arch,))):

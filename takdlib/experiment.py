@@ -45,31 +45,41 @@ class Experiment:
     def get(self, recipe: Recipe):
         return self.store.get(recipe)
 
-    def measure(self, rows: list[tuple[dict, Recipe]]) -> pd.DataFrame:
-        """Train or load every recipe; one row per recipe with its labels and accuracies (%).
+    def measure(self, rows: list[tuple[dict, Recipe | tuple[Recipe, ...]]]) -> pd.DataFrame:
+        """Train or load every recipe; one row per (labels, recipe) with its labels and accuracies (%).
 
         acc is the final-epoch test accuracy; val_selected is the test accuracy at the epoch of best
         validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number,
-        None unless the profile scores the test set every epoch).
+        None unless the profile scores the test set every epoch). A row may hold several recipes, the
+        students of one seed (`recipes.student_seeds`): its accuracies are their means, `students` says how
+        many, `student_accs` lists their final-epoch test accuracies, and seed is the first one's.
         """
+        rows = [(labels, (r,) if isinstance(r, Recipe) else tuple(r)) for labels, r in rows]
+        every = [recipe for _, recipes in rows for recipe in recipes]
         if self.client is not None:  # every missing model at once, on the workers; then loaded below
-            self.store.get_many([recipe for _, recipe in rows], self.client)
-        records = []
-        to_train = {recipe.address() for _, recipe in rows if not self.store.has(recipe)}
+            self.store.get_many(every, self.client)
+        to_train = {recipe.address() for recipe in every if not self.store.has(recipe)}
         started, done = time.perf_counter(), 0
-        for labels, recipe in rows:
-            if recipe.address() in to_train:
-                to_train.discard(recipe.address())
-                left = ""
-                if done:
-                    per_model = (time.perf_counter() - started) / done
-                    left = f", about {_minutes(per_model * (len(to_train) + 1))} left"
-                done += 1
-                print(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}", flush=True)
-            s = self.store.get(recipe).summary
-            records.append(dict(labels, seed=recipe.seed, acc=s["final_test_acc"],
-                                val_selected=s["val_selected_test_acc"], best_test=s["best_test_acc"],
-                                train_seconds=s["train_seconds"], recipe=recipe.describe()))
+        records = []
+        for labels, recipes in rows:
+            summaries = []
+            for recipe in recipes:
+                if recipe.address() in to_train:
+                    to_train.discard(recipe.address())
+                    left = ""
+                    if done:
+                        per_model = (time.perf_counter() - started) / done
+                        left = f", about {_minutes(per_model * (len(to_train) + 1))} left"
+                    done += 1
+                    print(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}",
+                          flush=True)
+                summaries.append(self.store.get(recipe).summary)
+            records.append(dict(labels, seed=recipes[0].seed, acc=_mean(s["final_test_acc"] for s in summaries),
+                                val_selected=_mean(s["val_selected_test_acc"] for s in summaries),
+                                best_test=_mean(s["best_test_acc"] for s in summaries),
+                                students=len(recipes), student_accs=[s["final_test_acc"] for s in summaries],
+                                train_seconds=sum(s["train_seconds"] for s in summaries),
+                                recipe=recipes[0].describe()))
         return pd.DataFrame.from_records(records)
 
     @property
@@ -92,6 +102,12 @@ def _shown(path: Path) -> str:
     """A path as a reader should see it: relative to the repository when inside it."""
     path = Path(path)
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _mean(values) -> float | None:
+    """Mean of numbers; None when any is None (an accuracy the profile does not measure)."""
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values) / len(values)
 
 
 def _minutes(seconds: float) -> str:

@@ -183,7 +183,17 @@ class Profile:
     kl: str = "batchmean"
     landscape_steps: int = 21  # grid points per axis of a 2-D loss surface
     landscape_images: int = 2000  # fixed test images the surfaces are evaluated on
+    # students trained per seed where students are cheap: every one shares the seed's teacher and TAs, and the
+    # seed's value is their mean (`student_seeds`), so what is compared between seeds is less the students' noise
+    students_per_seed: int = 1
+    cheap_students: tuple[str, ...] = ()  # the architectures that get students_per_seed (others: one)
     note: str = ""
+
+    def __post_init__(self):
+        _check(isinstance(self.students_per_seed, int) and self.students_per_seed >= 1, "students_per_seed",
+               self.students_per_seed, "an integer >= 1")
+        unknown = set(self.cheap_students) - set(MODEL_NAMES)
+        _check(not unknown, "cheap_students", self.cheap_students, f"known models ({', '.join(MODEL_NAMES)})")
 
     def regime(self, role: str) -> Regime:
         if role not in ROLES:
@@ -212,16 +222,18 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # targets have the most to add; assistants (TAs) learn from the teachers' images without augmentation, so that
 # a TA really lies between its teacher and its student. Epochs are what fits the hour on two cores (the cold run
 # is its own evidence: results/manifest.json); the ResNets, whose claims this scale decides least, get the
-# fewest. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
+# fewest. Two plain2 students per seed: in a pilot (3 students for each of 3 seeds) a student's own spread
+# within one seed (sd ≈ 1 point) was what kept the paired differences inconclusive, and plain2 trains in about
+# 5 s; the ResNet students and assistants gave up an epoch each to pay for the second one. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
 # ResNet teachers were indifferent between 0.05 and 0.1. fp32: on CPUs without native bf16 (no AVX512_BF16 /
 # AMX) bf16 autocast is about 3x slower than fp32 (benchmarks/RESULTS.md).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
 _CPU_STUDENT_PLAIN = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
-_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=4)
+_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
 _CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
 _CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
-_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
+_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=2)
 _CPU_TEACHER_PLAIN = Optim(epochs=6, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=4, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
@@ -249,6 +261,7 @@ PROFILES: dict[str, Profile] = {
         teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200,
+        students_per_seed=2, cheap_students=("plain2",),
         note="every code path in seconds; no claim is judged",
     ),
     "cpu": Profile(
@@ -257,9 +270,11 @@ PROFILES: dict[str, Profile] = {
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
+        students_per_seed=2, cheap_students=("plain2",),
         note="teachers: 10,000 CIFAR-10 training images with crop + flip (plain 6 epochs, ResNet 4); assistants: "
-             "the same images without (plain 4, ResNet 3); students: 2,500 of them without (plain 10, ResNet 4); "
-             "1,000 validation / 5,000 test images; fp32; 3 seeds; about an hour on 2 cores",
+             "the same images without (plain 4, ResNet 2); students: 2,500 of them without (plain 10, ResNet 3), "
+             "two plain2 students per seed; 1,000 validation / 5,000 test images; fp32; 3 seeds; about an hour on "
+             "2 cores",
     ),
     "gpu": Profile(
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
@@ -362,6 +377,18 @@ def baselines(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: 
             "TAKD": chain(archs, profile, seed, dataset, **overrides)}
 
 
+STUDENT_SEED_STRIDE = 1000  # the k-th student of seed s has seed s + k * STUDENT_SEED_STRIDE
+
+
+def student_seeds(recipe: Recipe) -> tuple[Recipe, ...]:
+    """The student `recipe` once per student seed of its seed: seeds s, s + 1000, ... (`students_per_seed` of
+    them when its architecture is one of the profile's cheap students, else just s), guides unchanged. The
+    first is `recipe` itself. A notebook measures them as one row, their accuracies averaged."""
+    p = get_profile(recipe.profile)
+    n = p.students_per_seed if recipe.arch in p.cheap_students else 1
+    return tuple(replace(recipe, seed=recipe.seed + k * STUDENT_SEED_STRIDE) for k in range(n))
+
+
 def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epochs: int | None = None) -> Recipe:
     """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
     through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there."""
@@ -391,6 +418,9 @@ def describe_profile(profile: str | Profile) -> str:
         return "all" if n is None else f"{n}"
 
     lines = [f"profile {p.name}: {p.note}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
+    if p.students_per_seed > 1 and p.cheap_students:
+        lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
+                     f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")
     for role in ROLES:
         r = p.regime(role)
         d = r.data

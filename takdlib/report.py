@@ -63,8 +63,9 @@ PAPER = {
 
 ALPHA = 0.05
 VERDICT_RULE = (
-    "Paired by seed (every method of one seed shares the student's initialisation and batch order): for the "
-    "per-seed differences d = A − B, a two-sided paired t-test at 5 % (t = mean(d) / (sd(d)/√n), n − 1 degrees "
+    "Paired by seed (every method of one seed shares the student's initialisation and batch order; where the "
+    "profile trains several students per seed, all sharing the seed's teacher and TAs, the seed's value is their "
+    "mean): for the per-seed differences d = A − B, a two-sided paired t-test at 5 % (t = mean(d) / (sd(d)/√n), n − 1 degrees "
     "of freedom). *Reproduced* when t exceeds the critical value in A's favour, *not reproduced* when in B's, "
     "*inconclusive* otherwise or with fewer than 2 seeds. An inconclusive row states the smallest |mean(d)| this "
     "design could call (t_crit · sd(d)/√n) and how many seeds the observed difference would need at the same sd."
@@ -159,7 +160,8 @@ def _finite(x) -> bool:
 
 
 def by_seed(frame, value: str = "acc") -> dict[int, float]:
-    """{seed: value} from a measured table's rows (one row per seed expected)."""
+    """{seed: value} from a measured table's rows (one row per seed expected; a row's value is already the
+    mean over the seed's students, see Experiment.measure)."""
     if frame["seed"].duplicated().any():
         raise ValueError("by_seed needs one row per seed; filter the table first")
     return {int(s): float(v) for s, v in zip(frame["seed"], frame[value])}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from takdlib import budget
-from takdlib.recipes import augmented, chain, fitnet, get_profile, teacher
+from takdlib.recipes import augmented, chain, fitnet, get_profile, student_seeds, teacher
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,9 +40,11 @@ def test_variants_keep_their_role_and_resnets_are_named_by_chain_position(tmp_pa
     hint_stage = fitnet("resnet14", head, hint_layers=(1, 2)).init
     counts = budget.census(fake_store(tmp_path, [augmented(chain(["plain10", "plain2"], "cpu", 0)), hint_stage]), "cpu")
     assert budget.Entry("plain2", "student", "cifar10", ("plain10",), 1.0, True) in counts
-    assert budget.Entry("resnet_chain[1]", "student", "cifar10", ("plain10",), 0.5, False) in counts
+    share = round(hint_stage.optim.epochs / get_profile("cpu").student.resnet.epochs, 3)  # FitNets' stage 1: about half
+    assert 0 < share < 1
+    assert budget.Entry("resnet_chain[1]", "student", "cifar10", ("plain10",), share, False) in counts
     hints = [t for t in budget.trainings(counts, "cpu", "paper") if t.guides == ("plain10",) and t.arch != "plain2"]
-    assert {(t.arch, t.epochs) for t in hints} == {("resnet20", 75)}  # paper's chain: 110 -> 20 -> 8; half of 150 epochs
+    assert {(t.arch, t.epochs) for t in hints} == {("resnet20", round(150 * share))}  # paper's chain: 110 -> 20 -> 8
 
 
 def test_a_training_costs_its_steps_and_its_guides_forward_passes(tmp_path):
@@ -50,7 +52,7 @@ def test_a_training_costs_its_steps_and_its_guides_forward_passes(tmp_path):
     rates = {"plain10": 400.0, "plain4": 2000.0, "plain2": 5000.0}
     cpu = get_profile("cpu")
     trs = budget.trainings(counts, "cpu", "cpu")
-    assert len(trs) == 9
+    assert len(trs) == 3 * (2 + cpu.students_per_seed)  # per seed: teacher, TA, and the plain2 students
     student = next(t for t in trs if t.arch == "plain2")
     n, epochs = cpu.student.data.train_per_class * 10, cpu.student.plain.epochs
     assert budget.seconds(student, rates) == pytest.approx(n * epochs / 5000 + n / 3 / 2000)  # logits once
@@ -77,3 +79,12 @@ def test_the_committed_census_round_trips_and_the_readme_table_is_its_output():
     table = budget.table(counts, source, rates, "one H100, assumed 25 TFLOP/s and at most 1000 steps/s")
     readme = (REPO / "README.md").read_text()
     assert all(line in readme for line in table.splitlines())  # as the code computes it from the committed census
+
+
+def test_further_students_of_a_seed_are_left_out_of_the_census_and_priced_per_target_profile(tmp_path):
+    students = [r for s in (0, 1, 2) for r in student_seeds(chain(["plain10", "plain2"], "cpu", s))]
+    assert len(students) == 3 * get_profile("cpu").students_per_seed
+    counts = budget.census(fake_store(tmp_path, students), "cpu")
+    assert counts[budget.Entry("plain2", "student", "cifar10", ("plain10",))] == 1.0  # one per seed
+    per_profile = {p: sum(t.arch == "plain2" for t in budget.trainings(counts, "cpu", p)) for p in ("cpu", "paper")}
+    assert per_profile == {"cpu": 3 * get_profile("cpu").students_per_seed, "paper": 3}

@@ -2,8 +2,8 @@ from dataclasses import replace
 
 import pytest
 
-from takdlib.recipes import (PROFILES, augmented, baselines, chain, dgkd, distill, fitnet, get_profile, scratch,
-                             teacher, with_data)
+from takdlib.recipes import (PROFILES, STUDENT_SEED_STRIDE, augmented, baselines, chain, dgkd, distill, fitnet,
+                             get_profile, scratch, student_seeds, teacher, with_data)
 
 
 def test_address_is_stable_and_covers_every_field():
@@ -129,3 +129,23 @@ def test_paper_profile_follows_the_text_and_paper_code_the_code():
     assert code.student.resnet.schedule == "takd_code" and code.kl == "elementmean" and code.seeds == (20, 31, 55)
     assert chain(["plain10", "plain2"], "paper_code", 20).kl == "elementmean"
     assert text.teacher == text.student  # the papers train every model alike
+
+
+def test_a_cheap_student_is_trained_once_per_student_seed_sharing_its_guides():
+    takd = chain(["plain10", "plain4", "plain2"], "cpu", 1)
+    n = get_profile("cpu").students_per_seed
+    assert "plain2" in get_profile("cpu").cheap_students and n >= 2
+    students = student_seeds(takd)
+    assert students[0] == takd and [s.seed for s in students] == [1 + k * STUDENT_SEED_STRIDE for k in range(n)]
+    assert all(s.guides == takd.guides for s in students)  # one teacher and TA per seed
+    assert len({s.address() for s in students}) == n
+    resnet_student = chain(["resnet20", "resnet14", "resnet8"], "cpu", 1)
+    assert student_seeds(resnet_student) == (resnet_student,)  # not cheap: one student per seed
+    assert student_seeds(chain(["plain10", "plain2"], "paper", 20)) == (chain(["plain10", "plain2"], "paper", 20),)
+
+
+def test_a_profile_refuses_a_bad_student_count():
+    with pytest.raises(ValueError, match="students_per_seed"):
+        replace(get_profile("cpu"), students_per_seed=0)
+    with pytest.raises(ValueError, match="cheap_students"):
+        replace(get_profile("cpu"), cheap_students=("plain3",))
