@@ -224,7 +224,8 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # is its own evidence: results/manifest.json); the ResNets, whose claims this scale decides least, get the
 # fewest. Two plain2 students per seed: in a pilot (3 students for each of 3 seeds) a student's own spread
 # within one seed (sd ≈ 1 point) was what kept the paired differences inconclusive, and plain2 trains in about
-# 5 s; the ResNet students and assistants gave up an epoch each to pay for the second one. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
+# 4 s (3.8 s in the cold run); the ResNet students and assistants gave up an epoch each to pay for the second
+# one. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
 # ResNet teachers were indifferent between 0.05 and 0.1. fp32: on CPUs without native bf16 (no AVX512_BF16 /
 # AMX) bf16 autocast is about 3x slower than fp32 (benchmarks/RESULTS.md).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
