@@ -105,7 +105,8 @@ def read_census(path: str | Path = DEFAULT_CENSUS) -> tuple[str, Counter]:
 def trainings(counts: Counter, source: str, target: str) -> list[Training]:
     """The trainings `target` runs, from the census of a `source` run: its roles' data and epochs, its seeds
     and students per seed (every cheap student counted that many times: an upper bound, as a notebook's side
-    experiments may train one), its ResNet chain, and for each ResNet teacher it lists beyond the source's, a teacher and a student."""
+    experiments may train one), its ResNet chain, and for each ResNet teacher it lists beyond the source's, a
+    teacher and a student."""
     s, t = get_profile(source), get_profile(target)
     out = []
     for e, per_seed in counts.items():
