@@ -90,19 +90,10 @@ def main() -> None:
 
 
 def cpu_description() -> str:
-    from takdlib.runner import cpu_model
+    from takdlib.runner import cpu_model, native_bf16
 
-    flags = set()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
-    native = sorted(flags & {"avx512_bf16", "amx_bf16", "amx_tile"}) or ["none"]
     return (f"{cpu_model()}, torch dispatches to {torch.backends.cpu.get_cpu_capability()}, "
-            f"native bf16 instructions: {', '.join(native)}")
+            f"native bf16 instructions: {', '.join(native_bf16()) or 'none'}")
 
 
 def precision_table(models: list[str], arrays, steps: int) -> None:

@@ -221,22 +221,24 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # learn from a quarter of those images without augmentation (as in the TAKD code), where a teacher's soft
 # targets have the most to add; assistants (TAs) learn from the teachers' images without augmentation, so that
 # a TA really lies between its teacher and its student. Epochs are what fits the hour on two cores (the cold run
-# is its own evidence: results/manifest.json); the ResNets, whose claims this scale decides least, get the
-# fewest. Two plain2 students per seed: in a pilot (3 students for each of 3 seeds) a student's own spread
-# within one seed (sd ≈ 1 point) was what kept the paired differences inconclusive, and plain2 trains in about
-# 4 s (3.8 s in the cold run); the ResNet students and assistants gave up an epoch each to pay for the second
-# one. In one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the
-# ResNet teachers were indifferent between 0.05 and 0.1. fp32: on CPUs without native bf16 (no AVX512_BF16 /
-# AMX) bf16 autocast is about 3x slower than fp32 (benchmarks/RESULTS.md).
+# is its own evidence: results/manifest.json). bf16 autocast: on CPUs with native bf16 (AMX / AVX512_BF16) it
+# trains these models 1.6-2.2x faster than fp32 (benchmarks/RESULTS.md), which buys a fourth seed and ResNet
+# teachers trained twice as long (in a one-seed pilot, 8 epochs: resnet8 56 %, resnet14 62 %, resnet20 63 %, a
+# 21-point gap to resnet8 alone; at 4 fp32 epochs they were 47-56 % and indistinguishable). Where bf16 is
+# emulated it is 2-3x *slower* than fp32: `cpu_fp32` is the same design in fp32, and the runner says so. Two
+# plain2 students per seed: in a pilot (3 students for each of 3 seeds) a student's own spread within one seed
+# (sd ≈ 1 point) was what kept the paired differences inconclusive, and plain2 trains in a few seconds. In
+# one-seed pilots the plain teachers did better at lr 0.02 than at 0.05 in so few epochs, and the ResNet teachers
+# were indifferent between 0.05 and 0.1; 10 plain teacher epochs instead of 6 did not separate plain8 from plain6.
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
-_CPU_STUDENT_PLAIN = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
-_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
+_CPU_STUDENT_PLAIN = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=6)
 _CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
 _CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
-_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=2)
-_CPU_TEACHER_PLAIN = Optim(epochs=6, lr=0.02, schedule="onecycle", precision="fp32", test_every_epoch=False)
-_CPU_TEACHER_RESNET = Optim(epochs=4, lr=0.05, schedule="onecycle", precision="fp32", test_every_epoch=False)
+_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
+_CPU_TEACHER_PLAIN = Optim(epochs=6, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_CPU_TEACHER_RESNET = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
 # gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
 # estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
@@ -269,13 +271,13 @@ PROFILES: dict[str, Profile] = {
         name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
         assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET),
-        tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         students_per_seed=2, cheap_students=("plain2",),
-        note="teachers: 10,000 CIFAR-10 training images with crop + flip (plain 6 epochs, ResNet 4); assistants: "
-             "the same images without (plain 4, ResNet 2); students: 2,500 of them without (plain 10, ResNet 3), "
-             "two plain2 students per seed; 1,000 validation / 5,000 test images; fp32; 3 seeds; about an hour on "
-             "2 cores",
+        note="teachers: 10,000 CIFAR-10 training images with crop + flip (plain 6 epochs, ResNet 8); assistants: "
+             "the same images without (plain 4, ResNet 3); students: 2,500 of them without (plain 10, ResNet 6), "
+             "two plain2 students per seed; 1,000 validation / 5,000 test images; bf16; 4 seeds; about an hour on "
+             "2 cores with native bf16",
     ),
     "gpu": Profile(
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
@@ -303,6 +305,17 @@ PROFILES: dict[str, Profile] = {
              "KL, no augmentation, its seeds); for GPUs",
     ),
 }
+
+
+def _in_fp32(p: Profile, note: str) -> Profile:
+    """The same profile with every role trained in fp32 (a profile of its own: other numerics, other models)."""
+    fp32 = {role: replace(r, plain=replace(r.plain, precision="fp32"), resnet=replace(r.resnet, precision="fp32"))
+            for role in ROLES for r in (p.regime(role),)}
+    return replace(p, name=f"{p.name}_fp32", note=note, **fp32)
+
+
+PROFILES["cpu_fp32"] = _in_fp32(PROFILES["cpu"], "the cpu profile's design in fp32, for CPUs without native bf16 "
+                                                  "(AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
 
 
 def get_profile(name: str) -> Profile:

@@ -18,7 +18,7 @@ import papermill as pm
 
 from .budget import census, write_census
 from .experiment import REPO_ROOT, output_root, resolve_store
-from .recipes import PROFILES
+from .recipes import PROFILES, ROLES
 from .report import claims_markdown_file, claims_table, format_claims, write_json
 from .train import PROGRESS_ENV, resolve_device
 
@@ -70,6 +70,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 instructions that compute in bfloat16 without emulation
+
+
+def native_bf16() -> list[str]:
+    """The CPU's native bf16 instructions (Linux /proc/cpuinfo flags; empty where none or unknown). Without
+    them torch emulates bf16 autocast, which there trains 2-3x slower than fp32 (benchmarks/RESULTS.md)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [f for f in NATIVE_BF16_FLAGS if f in flags]
+    except OSError:
+        pass
+    return []
+
+
+def warn_emulated_bf16(profile: str, device: str) -> None:
+    """A profile that trains in bf16 on a CPU without native bf16 takes several times its stated time: say so
+    before the first notebook, and name the fp32 variant."""
+    p = PROFILES[profile]
+    uses_bf16 = any(o.precision == "bf16" for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet))
+    if device == "cpu" and uses_bf16 and not native_bf16() and platform.machine() in ("x86_64", "AMD64"):
+        fp32 = f"{profile}_fp32"
+        print(f"WARNING: profile {profile} trains in bf16, but this CPU ({cpu_model()}) has no native bf16 "
+              f"instructions ({' / '.join(NATIVE_BF16_FLAGS)}): torch emulates them, 2-3x slower than fp32"
+              + (f". Profile {fp32} is the same design in fp32 (its own models and outputs, under runs/{fp32}/)."
+                 if fp32 in PROFILES else "."), flush=True)
+
+
 def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
              cluster: str | None = None) -> dict:
     """What the run was: the code (revision and whether the work tree differed from it when the run started),
@@ -85,7 +114,8 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
     return dict(profile=profile, git_revision=revision, git_dirty=dirty,
                 python=sys.version.split()[0], packages=versions, platform=platform.platform(),
                 processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
-                cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_count=os.cpu_count(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_native_bf16=native_bf16(),
+                cpu_count=os.cpu_count(),
                 cpu_threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                 cluster=cluster, wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -195,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = output_root(args.profile, extra.get("out_dir"))
     refuse_dirty_evidence(root, args.allow_dirty)
+    warn_emulated_bf16(args.profile, args.device)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
     executed = REPO_ROOT / "runs" / args.profile / "notebooks"

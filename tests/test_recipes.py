@@ -149,3 +149,14 @@ def test_a_profile_refuses_a_bad_student_count():
         replace(get_profile("cpu"), students_per_seed=0)
     with pytest.raises(ValueError, match="cheap_students"):
         replace(get_profile("cpu"), cheap_students=("plain3",))
+
+
+def test_cpu_fp32_is_the_cpu_design_in_fp32():
+    cpu, fp32 = PROFILES["cpu"], PROFILES["cpu_fp32"]
+    for role in ("teacher", "assistant", "student"):
+        for family in ("plain", "resnet"):
+            a, b = getattr(cpu.regime(role), family), getattr(fp32.regime(role), family)
+            assert (a.precision, b.precision) == ("bf16", "fp32") and replace(a, precision="fp32") == b
+        assert cpu.regime(role).data == fp32.regime(role).data
+    assert fp32.seeds == cpu.seeds and fp32.students_per_seed == cpu.students_per_seed
+    assert chain(["plain10", "plain2"], "cpu", 0).address() != chain(["plain10", "plain2"], "cpu_fp32", 0).address()

@@ -45,3 +45,21 @@ def test_the_manifest_names_the_machine():
 
     assert m["cpu_model"] and m["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert m["cpu_count"] >= 1 and m["wall_seconds"] == {"01_gap": 1.0}
+
+
+def test_emulated_bf16_is_announced_with_the_fp32_variant(monkeypatch, capsys):
+    monkeypatch.setattr(runner.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(runner, "native_bf16", lambda: [])
+    runner.warn_emulated_bf16("cpu", "cpu")
+    out = capsys.readouterr().out
+    assert "no native bf16" in out and "cpu_fp32" in out
+    runner.warn_emulated_bf16("cpu_fp32", "cpu")  # trains in fp32: nothing to say
+    runner.warn_emulated_bf16("cpu", "cuda")  # a GPU computes bf16 itself
+    monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16"])
+    runner.warn_emulated_bf16("cpu", "cpu")
+    assert capsys.readouterr().out == ""
+
+
+def test_the_manifest_says_whether_bf16_is_native(monkeypatch):
+    monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16", "avx512_bf16"])
+    assert runner.manifest({}, "cpu", "abc", dirty=False)["cpu_native_bf16"] == ["amx_bf16", "avx512_bf16"]
