@@ -5,7 +5,8 @@ in it, reduced to what does not depend on the profile (architecture, role, guide
 takes it and `results/census.json` keeps the cpu run's. `trainings()` maps the census onto any profile's
 regimes (the same notebooks with other data, epochs, seeds and ResNet lists), and `seconds()` prices one
 training: images seen / images per second, plus a forward pass of each guide per image it labels (once
-when the student's images are not augmented, at every step when they are). An estimate: it leaves out
+when the student's images are not augmented, at every step when they are; the store shares the unaugmented
+pass between the students of one guide, which this counts once per student). An estimate: it leaves out
 evaluation, data loading and start-up, and "on 8 devices" assumes perfect packing.
 
     python -m takdlib.budget --rates benchmarks/rates-cpu.json          # measured images/s (gpu_throughput.py --json)

@@ -28,7 +28,7 @@ from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_t
                     verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
-from .train import train
+from .train import has_fixed_guide_logits, predict, reproducible, train
 
 STORE_ENV = "TAKD_STORE"
 
@@ -135,6 +135,22 @@ class Store:
         atomic_torch_save({"params": params, "value": value}, path)
         return value
 
+    def guide_logits(self, recipe: Recipe) -> list[torch.Tensor] | None:
+        """Each guide's logits (N, classes) on `recipe`'s training images where they are the same every epoch
+        (`has_fixed_guide_logits`), else None. Stored beside the guide, so the many students one teacher
+        teaches on one split share a single pass over it."""
+        if not has_fixed_guide_logits(recipe):
+            return None
+        x, precision = self.split(recipe.data).train_x, recipe.optim.precision
+
+        def logits(guide: Recipe) -> dict:
+            with reproducible(self.device):
+                return {"logits": predict(self.get(guide).model, x, precision, input_std=recipe.data.input_std)}
+
+        params = dict(images=asdict(recipe.data), precision=precision)
+        return [self.derived(g, "train_logits", params, lambda g=g: logits(g))["logits"].to(x.device)
+                for g in recipe.guides]
+
     @contextlib.contextmanager
     def _lock(self, folder: Path, recipe: Recipe):
         try:
@@ -181,7 +197,7 @@ class Store:
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
         started = time.time()
         model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
-                               self.device, self.log)
+                               self.device, self.log, self.guide_logits(recipe))
         atomic_torch_save(model.state_dict(), folder / "model.pt")
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
         meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method,

@@ -115,8 +115,13 @@ def reproducible(device: torch.device):
 
 def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state: dict | None = None,
           checkpoint: Path | None = None, device: str | torch.device = "cpu",
-          log: Callable[[str], None] = print) -> tuple[nn.Module, dict]:
+          log: Callable[[str], None] = print,
+          guide_logits: list[torch.Tensor] | None = None) -> tuple[nn.Module, dict]:
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
+
+    guide_logits: each guide's `predict` logits (N, classes) on split.train_x, where the recipe trains on fixed
+    guide logits (`has_fixed_guide_logits`) and the caller keeps them (the store shares them between students);
+    None: computed here.
 
     Returns the model (eval mode) and its history: one dict per epoch (train_loss, val_acc, test_acc,
     test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
@@ -125,7 +130,7 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     """
     device = resolve_device(device)
     with reproducible(device), own_stream(device):
-        return _train(recipe, split, guides, init_state, checkpoint, device, log)
+        return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits)
 
 
 @contextlib.contextmanager
@@ -144,7 +149,8 @@ def own_stream(device: torch.device):
 
 
 def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkpoint: Path | None,
-           device: torch.device, log: Callable[[str], None]) -> tuple[nn.Module, dict]:
+           device: torch.device, log: Callable[[str], None],
+           guide_logits: list[torch.Tensor] | None) -> tuple[nn.Module, dict]:
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:
@@ -177,7 +183,10 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         log(f"resuming {recipe.short()} at epoch {start_epoch + 1}")
 
     o = recipe.optim
-    fixed_logits = fixed_guide_logits(recipe, guides, split.train_x)
+    if guide_logits is not None and not (has_fixed_guide_logits(recipe) and len(guide_logits) == len(guides)):
+        raise ValueError(f"{len(guide_logits)} guide logits given for {recipe.short()}, which has {len(guides)} "
+                         f"guides{'' if has_fixed_guide_logits(recipe) else ' whose logits change from step to step'}")
+    fixed_logits = fixed_guide_logits(recipe, guides, split.train_x) if guide_logits is None else guide_logits
     steps_per_epoch = math.ceil(len(split.train_x) / o.batch_size)
     total_steps = o.epochs * steps_per_epoch
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, desc=recipe.describe()[:60],
@@ -240,13 +249,16 @@ def _score_validation_selected(history: list[dict], best_val_state: dict | None,
         model, split.test_x, split.test_y, recipe.optim.precision, recipe.data.input_std)
 
 
-def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
-    """Each guide's logits (N, classes) on the unaugmented training images, or None when they change per step.
+def has_fixed_guide_logits(recipe: Recipe) -> bool:
+    """Whether the recipe's guides give each training image the same logits every epoch: KD and DGKD without
+    augmentation (a frozen guide in eval mode), so one pass replaces one per epoch: for plain10 teaching plain2
+    that is most of the training time."""
+    return recipe.method in ("kd", "dgkd") and not recipe.data.augment
 
-    Without augmentation a frozen guide in eval mode gives every image the same logits each epoch, so one
-    pass replaces one per epoch: for plain10 teaching plain2 that is most of the training time.
-    """
-    if recipe.method not in ("kd", "dgkd") or recipe.data.augment:
+
+def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
+    """Each guide's logits (N, classes) on the unaugmented training images, or None when they change per step."""
+    if not has_fixed_guide_logits(recipe):
         return None
     return [predict(g, train_x, recipe.optim.precision, input_std=recipe.data.input_std) for g in guides]
 

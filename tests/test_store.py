@@ -117,3 +117,24 @@ def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
     assert [h["train_loss"] for h in resumed.history["epochs"]] == [h["train_loss"] for h in fresh.history["epochs"]]
     same = ("final_test_acc", "val_selected_test_acc", "best_test_acc")  # the kept best-validation weights survive too
     assert {k: resumed.summary[k] for k in same} == {k: fresh.summary[k] for k in same}
+
+
+def test_students_of_one_teacher_share_its_logits_and_train_as_without_the_store(env, jpeg_archive):
+    from dataclasses import replace
+
+    from takdlib.train import train
+
+    store = Store(env / "store", jpeg_archive, log=lambda _: None)
+    student = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    head = student.guides[0]
+    first, second = store.get(student), store.get(replace(student, seed=1000))
+    assert len(list(store.path(head).glob("train_logits-*.pt"))) == 1  # one pass over the images for both
+    alone, _ = train(student, store.split(student.data), [store.get(head).model], log=lambda _: None)
+    assert all(torch.equal(a, b) for a, b in zip(weights(first.model), weights(alone)))
+    assert not all(torch.equal(a, b) for a, b in zip(weights(first.model), weights(second.model)))
+
+    augmented = with_data(student, augment=True)
+    assert store.guide_logits(augmented) is None  # its guides see new crops every step
+    with pytest.raises(ValueError, match="change from step to step"):
+        train(augmented, store.split(augmented.data), [store.get(augmented.guides[0]).model],
+              guide_logits=store.guide_logits(student), log=lambda _: None)
