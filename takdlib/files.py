@@ -88,7 +88,12 @@ def atomic_torch_save(obj, path: Path) -> None:
     The hash is written after the file: a crash in between leaves a mismatch, which reads as corrupt
     (rebuilt), never as valid."""
     path = Path(path)
-    _write(path, lambda tmp: torch.save(obj, tmp))
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # through a file object torch names the archive's folder "archive", not after
+            torch.save(obj, f)      # the temporary file: the same object gives the same bytes in any process
+
+    _write(path, save)
     atomic_write_text(digest_path(path), sha256_file(path) + "\n")
 
 

@@ -35,3 +35,26 @@ def test_gpu_throughput_prints_its_table_and_each_profiles_estimate_on_cpu(capsy
 
 def test_device_check_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(REPO / "benchmarks" / "device_check.sh")]).returncode == 0
+
+
+def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpeg_archive, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from takdlib.recipes import scratch, with_data
+    from takdlib.store import Store
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import compare_stores
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    recipe = with_data(scratch("plain2", "smoke", 0), train_per_class=3, val_per_class=1, test_per_class=None)
+    for name in ("old", "new"):
+        Store(tmp_path / name, jpeg_archive, log=lambda _: None).get(recipe)
+    Store(tmp_path / "new", jpeg_archive, log=lambda _: None).get(replace(recipe, seed=1))  # only in the new one
+    r = compare_stores.compare(tmp_path / "old", tmp_path / "new")
+    assert (r["old"], r["new"], r["common"], r["equal"]) == (1, 2, 1, 1)
+    compare_stores.main([str(tmp_path / "old"), str(tmp_path / "new")])
+    out = capsys.readouterr().out
+    assert "bitwise-equal weights: 1" in out and "| plain2 | 1 |" in out and "| all | 1 |" in out

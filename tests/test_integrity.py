@@ -208,3 +208,11 @@ def test_a_read_only_mount_keeps_stored_models_loadable_and_names_the_path(env, 
     assert all(torch.equal(a, b) for a, b in zip(weights(stored.model), weights(again.model)))
     with pytest.raises(StorageError, match=f"cannot write {store_root}.*[Rr]ead-only"):
         Store(store_root, jpeg_archive, log=lambda _: None).get(tiny(scratch("plain4", "smoke", 0), epochs=1))
+
+
+def test_the_same_weights_are_the_same_bytes_whatever_file_they_were_written_to(tmp_path):
+    state = {"w": torch.arange(6.0).view(2, 3), "b": torch.zeros(3)}
+    atomic_torch_save(state, tmp_path / "model.pt")
+    atomic_torch_save(state, tmp_path / "copy.pt")  # torch names a path's archive after the file
+    assert (tmp_path / "model.pt").read_bytes() == (tmp_path / "copy.pt").read_bytes()
+    assert digest_path(tmp_path / "model.pt").read_text() == digest_path(tmp_path / "copy.pt").read_text()
