@@ -237,7 +237,9 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # Pilots on 4 seeds (not committed): with batch 64 both plain teachers gained 2-3 points, and plain8 fell further
 # behind plain6 (-0.91, t -7.5). ResNet teachers of 12 epochs separate resnet20 from resnet14 (+1.33, t 3.1 on
 # these 5,000 test images; 3.6 on all 10,000) but cost about 5 minutes the hour does not have, and resnet8
-# students of 10 epochs instead of 15 to pay for them lost KD's gains (TAKD - NOKD t 3.0, DGKD - TAKD +0.1).
+# students of 10 epochs instead of 15 to pay for them lost KD's gains (TAKD - NOKD t 3.0, DGKD - TAKD +0.1). Under
+# those teachers, students of 15 epochs decide TAKD vs BLKD the other way (-1.95, t -13.6: the 3-epoch TA is weak)
+# and keep TAKD > NOKD (t 4.8) and DGKD > TAKD (t 5.9): two more decided rows, once the hour has room for them.
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
 _CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, augment=True)
 _CPU_STUDENT_PLAIN = Optim(epochs=10, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
