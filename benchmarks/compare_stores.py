@@ -52,11 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{r['common']} models in both stores ({r['old']} old, {r['new']} new); bitwise-equal weights: {r['equal']}")
     print("| model | trainings | loop s, old | loop s, new | new / old | outside s, old | outside s, new |")
     print("|---|---|---|---|---|---|---|")
-    total = [0, 0.0, 0.0, 0.0, 0.0]
-    for arch, row in sorted(r["per_arch"].items()) + [("all", total)]:
-        if arch != "all":
-            total[:] = [t + x for t, x in zip(total, row)]
-        n, lo, ln, oo, on = row
+    rows = sorted(r["per_arch"].items())
+    for arch, (n, lo, ln, oo, on) in rows + [("all", [sum(column) for column in zip(*(row for _, row in rows))])]:
         print(f"| {arch} | {n} | {lo:.0f} | {ln:.0f} | {ln / lo if lo else float('nan'):.3f} | {oo:.0f} | {on:.0f} |")
 
 

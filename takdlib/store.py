@@ -28,7 +28,7 @@ from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_t
                     verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
-from .train import has_fixed_guide_logits, predict, reproducible, train
+from .train import fixed_guide_logits, has_fixed_guide_logits, reproducible, train
 
 STORE_ENV = "TAKD_STORE"
 
@@ -141,13 +141,13 @@ class Store:
         teaches on one split share a single pass over it."""
         if not has_fixed_guide_logits(recipe):
             return None
-        x, precision = self.split(recipe.data).train_x, recipe.optim.precision
+        x = self.split(recipe.data).train_x
 
         def logits(guide: Recipe) -> dict:
             with reproducible(self.device):
-                return {"logits": predict(self.get(guide).model, x, precision, input_std=recipe.data.input_std)}
+                return {"logits": fixed_guide_logits(recipe, [self.get(guide).model], x)[0]}
 
-        params = dict(images=asdict(recipe.data), precision=precision)
+        params = dict(images=asdict(recipe.data), precision=recipe.optim.precision)
         return [self.derived(g, "train_logits", params, lambda g=g: logits(g))["logits"].to(x.device)
                 for g in recipe.guides]
 
