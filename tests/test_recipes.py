@@ -60,9 +60,12 @@ def test_teachers_assistants_and_students_are_trained_in_their_roles_on_the_same
     dense = dgkd(["plain10", "plain6", "plain4", "plain2"], "cpu", 0)
     assert dense.guides[1] == chain(["plain10", "plain6", "plain2"], "cpu", 0).guides[0]
     assert dense.guides[2].data == cpu.assistant.data
-    same_images = ("dataset", "val_per_class", "test_per_class", "split_seed", "input_std")
+    same_images = ("dataset", "val_per_class", "split_seed", "input_std")
     for a, b in ((head, takd), (ta, takd)):
         assert all(getattr(a.data, f) == getattr(b.data, f) for f in same_images)
+    # a TA's mistakes are compared with its student's image by image (06): they share the test images; teachers
+    # are compared with each other, and are scored on the whole test set
+    assert ta.data.test_per_class == takd.data.test_per_class and head.data.test_per_class is None
     # the students' images are a subset of the assistants', and those of the teachers' (see test_data)
     assert takd.data.train_per_class <= ta.data.train_per_class <= head.data.train_per_class
     assert teacher("plain2", "cpu", 0) != scratch("plain2", "cpu", 0)
