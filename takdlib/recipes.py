@@ -238,7 +238,9 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 # - Two plain2 students per seed: in a 3-seed pilot a student's own spread within one seed (sd about 1 point)
 #   was what kept the paired differences inconclusive, and plain2 trains in a few seconds. Three per seed (the
 #   cold run at 4d17987 had two): its two near misses, best TA vs closest TA (t 3.1) and NOKD sharper than TAKD
-#   (t 2.9, 08 averages the flatness of a seed's students), both compare plain2 students.
+#   (t 2.9, 08 averages the flatness of a seed's students), both compare plain2 students. In the cold run at
+#   eaeb342 both were decided (t 4.5, 7.4), while 04's full path - BLKD and >=2 vs <=1 TAs fell from t 4.0 / 3.9
+#   to 2.9 / 2.6: rows this close to the line move with the students' draws, whatever their number.
 # - Plain teachers: lr 0.02 beat 0.05 in so few epochs (one seed); 10 epochs instead of 6 did not separate plain8
 #   from plain6, nor did batch 64 (both teachers +2-3 points, plain8 - plain6 -0.91, t -7.5). plain8 - plain6 on
 #   other teacher data (crop + flip unless said): 3,000 per class, 2 epochs -0.54 (lr 0.05: -1.08); all 4,900 per
