@@ -245,8 +245,9 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 #   from plain6, nor did batch 64 (both teachers +2-3 points, plain8 - plain6 -0.91, t -7.5). plain8 - plain6 on
 #   other teacher data (crop + flip unless said): 3,000 per class, 2 epochs -0.54 (lr 0.05: -1.08); all 4,900 per
 #   class, 2 epochs +0.14 (both about 69.7 %); the same without augmentation +0.42 (t 1.5, both about 73 %); all
-#   4,900, 4 epochs +0.95 (t 5.7; plain6 74.7 %, plain8 75.7 %), the only setting that separated them, at 3.3x
-#   the plain teachers' images: about +1,100 s over four seeds, past the hour. So at this scale the cpu profile
+#   4,900, 4 epochs +0.95 (t 5.7; plain6 74.7 %, plain8 75.7 %; plain10 79.7 %, plain10 - plain8 +4.00, t 20.2),
+#   the only setting that separated them, at 3.3x the plain teachers' images (per seed plain6 58 s, plain8 70 s,
+#   plain10 181 s): about +1,050 s over four seeds, past the hour. So at this scale the cpu profile
 #   keeps its teachers and reports the plain8 - plain6 step as it finds it.
 # - Notebook 07 follows TAKD's Figure 6 (resnet8 under the ResNet chain's teacher), which shares its alone, KD
 #   and TAKD students with notebook 02: FitNets' thin-deep setting (resnet14 under plain10) cost 417 s. Under the
