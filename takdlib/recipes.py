@@ -235,7 +235,7 @@ _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
 #   t 2.0 (resnet8 / 14 / 20 at 56 / 62 / 63 %); at 4 fp32 epochs 47-56 % and resnet20 no better than resnet14.
 # - resnet8 students 15 epochs: of 6, they gained nothing from KD (41-42 %); of 10 under the 12-epoch teachers,
 #   TAKD - NOKD fell to t 3.0 and DGKD - TAKD to +0.1; of 15, TAKD > NOKD t 4.8, DGKD > TAKD t 5.9.
-# - Two plain2 students per seed: in a 3-seed pilot a student's own spread within one seed (sd about 1 point)
+# - Several plain2 students per seed: in a 3-seed pilot a student's own spread within one seed (sd about 1 point)
 #   was what kept the paired differences inconclusive, and plain2 trains in a few seconds. Three per seed (the
 #   cold run at 4d17987 had two): its two near misses, best TA vs closest TA (t 3.1) and NOKD sharper than TAKD
 #   (t 2.9, 08 averages the flatness of a seed's students), both compare plain2 students. In the cold run at
