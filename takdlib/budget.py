@@ -56,7 +56,7 @@ def role_of(recipe: Recipe, profile: Profile) -> str:
     augmentation (then on its images alone, for a student given augmentation)."""
     for strict in (True, False):
         for role in ROLES:
-            d = profile.regime(role).data
+            d = profile.regime(role).data_for(recipe.arch)
             if d.train_per_class == recipe.data.train_per_class and (d.augment == recipe.data.augment or not strict):
                 return role
     raise ValueError(f"{recipe.short()} matches no role of profile {profile.name}")
@@ -84,7 +84,8 @@ def census(store_root: str | Path, profile: str) -> Counter:
         role = role_of(r, p)
         own = p.regime(role)
         counts[Entry(_generic(r.arch, p), role, r.data.dataset, tuple(_generic(g.arch, p) for g in r.guides),
-                     round(r.optim.epochs / own.optim_for(r.arch).epochs, 3), r.data.augment and not own.data.augment)] += 1
+                     round(r.optim.epochs / own.optim_for(r.arch).epochs, 3),
+                     r.data.augment and not own.data_for(r.arch).augment)] += 1
     seeds = len(p.seeds)
     return Counter({e: n / seeds for e, n in counts.items()})
 
@@ -112,9 +113,10 @@ def trainings(counts: Counter, source: str, target: str) -> list[Training]:
     out = []
     for e, per_seed in counts.items():
         regime, arch = t.regime(e.role), _concrete(e.arch, t)
-        per_class = regime.data.train_per_class or FULL_TRAIN_PER_CLASS[e.dataset] - regime.data.val_per_class
+        data = regime.data_for(arch)
+        per_class = data.train_per_class or FULL_TRAIN_PER_CLASS[e.dataset] - data.val_per_class
         epochs = max(1, round(regime.optim_for(arch).epochs * e.epoch_share))
-        tr = Training(arch, per_class * CLASSES[e.dataset], epochs, regime.data.augment or e.augmented,
+        tr = Training(arch, per_class * CLASSES[e.dataset], epochs, data.augment or e.augmented,
                       tuple(_concrete(g, t) for g in e.guides))
         students = t.students_per_seed if e.role == "student" and arch in t.cheap_students else 1
         out += [tr] * round(per_seed * len(t.seeds) * students)
@@ -122,8 +124,9 @@ def trainings(counts: Counter, source: str, target: str) -> list[Training]:
     for arch in (a for a in t.resnet_teachers if a not in listed):
         for role, a, guides in (("teacher", arch, ()), ("student", student, (arch,))):
             r = t.regime(role)
-            n = (r.data.train_per_class or FULL_TRAIN_PER_CLASS["cifar10"] - r.data.val_per_class) * 10
-            out += [Training(a, n, r.optim_for(a).epochs, r.data.augment, guides)] * len(t.seeds)
+            d = r.data_for(a)
+            n = (d.train_per_class or FULL_TRAIN_PER_CLASS["cifar10"] - d.val_per_class) * 10
+            out += [Training(a, n, r.optim_for(a).epochs, d.augment, guides)] * len(t.seeds)
     return out
 
 

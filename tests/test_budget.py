@@ -57,7 +57,9 @@ def test_a_training_costs_its_steps_and_its_guides_forward_passes(tmp_path):
     n, epochs = cpu.student.data.train_per_class * 10, cpu.student.plain.epochs
     assert budget.seconds(student, rates) == pytest.approx(n * epochs / 5000 + n / 3 / 2000)  # logits once
     head = next(t for t in trs if t.arch == "plain10")
-    assert head.augment and budget.seconds(head, rates) == pytest.approx(10000 * cpu.teacher.plain.epochs / 400)
+    every = (5000 - cpu.teacher.data.val_per_class) * 10  # the plain teachers learn from every image not held out
+    assert cpu.teacher.data_for("plain10").train_per_class is None
+    assert head.augment and budget.seconds(head, rates) == pytest.approx(every * cpu.teacher.plain.epochs / 400)
     gpu = budget.trainings(counts, "cpu", "gpu")
     assert {t.images for t in gpu} == {(5000 - 100) * 10}  # full CIFAR-10 less the validation images
     paper = budget.estimate(counts, "cpu", "paper", {**rates, **{f"resnet{d}": 1000.0 for d in (8, 14, 20, 26, 32, 44, 56, 110)}})

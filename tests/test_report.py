@@ -1,85 +1,10 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from takdlib.report import (PAPER, all_steps, best_not_largest, by_seed, claim, claims_markdown_file, claims_table,
-                            compare, format_claims, inherited_mistake_rate, mean_std, seeds_needed,
-                            t_critical, write_json)
-
-
-def test_paired_rule_decides_both_ways_and_not_within_noise():
-    a, b = {0: 70.0, 1: 70.2, 2: 69.8}, {0: 68.0, 1: 68.1, 2: 67.9}
-    assert compare(a, b).verdict == "reproduced"
-    assert compare(b, a).verdict == "not reproduced"
-    noisy = compare({0: 70.0, 1: 71.0, 2: 69.0}, {0: 69.8, 1: 70.9, 2: 69.1})
-    assert noisy.verdict == "inconclusive" and "would need" in noisy.power()
-    assert compare({0: 70.0}, {0: 60.0}).verdict == "inconclusive"  # one seed decides nothing
-
-
-def test_pairing_removes_the_shared_seed_effect():
-    # seed effects of ±3 points shared by both methods, a constant +0.5 gain: unpaired this is noise, paired it is clear
-    seed_effect = {0: -3.0, 1: 0.0, 2: 3.0, 3: 1.5}
-    a = {s: 60 + e + 0.5 + 0.05 * (s % 2) for s, e in seed_effect.items()}
-    b = {s: 60 + e for s, e in seed_effect.items()}
-    assert compare(a, b).verdict == "reproduced"
-
-
-def test_seeds_are_matched_by_key_not_by_position():
-    c = compare({2: 1.0, 0: 3.0, 1: 2.0, 7: 100.0}, {0: 2.0, 1: 1.0, 2: 0.0})
-    assert c.diffs == (1.0, 1.0, 1.0) and c.n == 3
-
-
-def test_the_rule_calls_about_five_percent_of_null_differences():
-    rng = np.random.default_rng(0)
-    for n in (3, 5):
-        calls = sum(compare(dict(enumerate(rng.normal(0, 1, n))), dict(enumerate(rng.normal(0, 1, n)))).verdict
-                    != "inconclusive" for _ in range(4000))
-        assert 0.035 < calls / 4000 < 0.065, (n, calls)
-    # and a real effect of 2 sd with 5 seeds is found nearly always
-    found = sum(compare(dict(enumerate(rng.normal(2, 1, 5))), dict(enumerate(rng.normal(0, 1, 5)))).verdict
-                == "reproduced" for _ in range(500))
-    assert found / 500 > 0.6
-
-
-def test_t_critical_and_seeds_needed():
-    assert t_critical(3) == pytest.approx(4.303, abs=1e-3) and t_critical(5) == pytest.approx(2.776, abs=1e-3)
-    assert math.isinf(t_critical(1))
-    n = seeds_needed(0.5, 0.5)
-    assert t_critical(n) * 0.5 / math.sqrt(n) < 0.5 <= t_critical(n - 1) * 0.5 / math.sqrt(n - 1)
-    assert seeds_needed(0.0, 1.0) is None
-
-
-def test_margin_claims_need_the_difference_beyond_the_margin():
-    teacher, student = {0: 70.0, 1: 70.5, 2: 69.5}, {0: 58.0, 1: 58.2, 2: 57.9}
-    assert compare(teacher, student, margin=10).verdict == "reproduced"
-    assert compare(teacher, student, margin=13).verdict == "not reproduced"
-
-
-def test_mean_std_is_sample_sd_and_ignores_missing():
-    m, s, n = mean_std([1.0, 2.0, 3.0, None, float("nan")])
-    assert (m, n) == (2.0, 3) and s == pytest.approx(1.0)
-    assert math.isnan(mean_std([5.0])[1])
-
-
-def test_best_not_largest_and_all_steps():
-    peaked = {"plain4": {0: 60, 1: 60.1, 2: 59.9}, "plain6": {0: 62, 1: 62.1, 2: 61.9}, "plain10": {0: 58, 1: 58.2, 2: 57.8}}
-    assert best_not_largest(peaked, "plain10")[0] == "plain6"
-    assert best_not_largest(peaked, "plain10")[1].verdict == "reproduced"
-    rising = {"plain4": {0: 58, 1: 58.1, 2: 57.9}, "plain10": {0: 62, 1: 62.1, 2: 61.9}}
-    assert best_not_largest(rising, "plain10")[1].verdict == "not reproduced"
-    up, down = compare({0: 2, 1: 2.1, 2: 2.2}, {0: 1, 1: 1, 2: 1}), compare({0: 1, 1: 1, 2: 1}, {0: 2, 1: 2.1, 2: 2.2})
-    assert all_steps([up, up]) == "reproduced" and all_steps([up, down]) == "not reproduced"
-
-
-def test_by_seed():
-    import pandas as pd
-
-    frame = pd.DataFrame({"seed": [1, 0], "acc": [61.0, 60.0]})
-    assert by_seed(frame) == {1: 61.0, 0: 60.0}
-    with pytest.raises(ValueError, match="one row per seed"):
-        by_seed(pd.DataFrame({"seed": [0, 0], "acc": [1.0, 2.0]}))
+from takdlib.report import PAPER, claims_markdown_file, claims_table, format_claims, write_json
+from takdlib.stats import inherited_mistake_rate
 
 
 def test_inherited_mistakes():
@@ -90,15 +15,20 @@ def test_inherited_mistakes():
     assert math.isnan(inherited_mistake_rate(y, student, y))
 
 
-def test_claims_table_reads_every_results_file(tmp_path):
-    write_json({"claims": [claim("a beats b", "yes", "1 vs 0", "reproduced", "cpu")]}, tmp_path / "01_x.json")
-    write_json({"claims": [claim("c", "yes", "?", "inconclusive", "cpu", power="needs 9 seeds"),
-                           claim("d", "yes", "?", "reproduced", "smoke")]}, tmp_path / "02_y.json")
+def test_claims_table_reads_every_results_file_and_counts_each_kind(tmp_path):
+    from takdlib.claims import paired
+
+    up, down = {0: 2.0, 1: 2.1, 2: 2.2}, {0: 1.0, 1: 1.0, 2: 1.0}
+    write_json({"claims": [paired("paper", "a beats b", "yes", up, down, "a", "b", "cpu")]}, tmp_path / "01_x.json")
+    write_json({"claims": [paired("setup", "c beats d", "premise", down, up, "c", "d", "cpu"),
+                           paired("question", "e | f", "ours", up, down, "e", "f", "smoke")]}, tmp_path / "02_y.json")
     rows = claims_table(tmp_path)
     assert [r["notebook"] for r in rows] == ["01_x", "02_y", "02_y"]
     assert rows[2]["verdict"] == "not judged (smoke)"
-    assert "a beats b" in format_claims(rows) and "needs 9 seeds" in claims_markdown_file(rows)
-    assert "1 reproduced" in claims_markdown_file(rows)
+    text = claims_markdown_file(rows)
+    assert "a beats b" in format_claims(rows)
+    assert "paper claims (1): 1 reproduced" in text and "setup checks (1): 1 fails" in text
+    assert "## Our questions" in text and "e \\| f" in text
 
 
 def test_paper_numbers_live_in_report_only():

@@ -33,8 +33,10 @@ def test_same_seed_gives_bitwise_identical_weights(split):
 
 
 def test_history_has_one_entry_per_epoch_and_three_named_accuracies(split):
-    _, history = train(tiny(scratch("plain2", "smoke", 0)), split, log=quiet)
-    (epoch,) = history["epochs"]
+    recipe = tiny(scratch("plain2", "smoke", 0))
+    _, history = train(recipe, split, log=quiet)
+    assert len(history["epochs"]) == recipe.optim.epochs
+    epoch = history["epochs"][-1]
     assert set(epoch) == {"epoch", "lr", "train_loss", "val_acc", "test_acc", "test_loss", "seconds"}
     assert set(history["summary"]) == {"final_test_acc", "val_selected_test_acc", "best_test_acc", "train_seconds"}
 
