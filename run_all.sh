@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Execute every notebook headlessly and regenerate figures/ and results/.
-#   ./run_all.sh [--profile smoke|cpu|cpu_fp32|gpu|paper|paper_code] [--only NAME...] [--device cpu|cuda] [-p NAME VALUE]...
-# Default profile: cpu (about an hour on 2 CPU cores from an empty store; seconds with a warm one).
+#   ./run_all.sh [--profile smoke|cpu|cpu_fp32|gpu|paper|paper_code] [--only NAME...] [--device cpu|cuda]
+#                [--replicate [SEED...]] [-p NAME VALUE]...
+# Default profile: cpu (at most 90 minutes on 2 CPU cores with native bf16 from an empty store; seconds with a warm one).
 # Data: $TAKD_DATA (a CIFAR archive or folder), else torchvision downloads CIFAR. Store: $TAKD_STORE or ./artifacts.
+# Python: $PYTHON, else the active virtual or conda environment's, else the project's .venv (made by `make`).
 set -euo pipefail
 cd "$(dirname "$0")"
-exec "${PYTHON:-python}" -m takdlib.runner "$@"
+if [ -z "${PYTHON:-}" ]; then
+  conda_env=${CONDA_DEFAULT_ENV:-}; [ "$conda_env" = base ] && conda_env=  # as the Makefile: base is no project env
+  if [ -n "${VIRTUAL_ENV:-}$conda_env" ] || [ ! -x .venv/bin/python ]; then PYTHON=python; else PYTHON=.venv/bin/python; fi
+fi
+exec "$PYTHON" -m takdlib.runner "$@"

@@ -17,7 +17,7 @@ import mistune
 import nbformat
 from nbconvert import HTMLExporter
 
-from .experiment import REPO_ROOT
+from .locations import REPO_ROOT
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # "offline": nbconvert's lab template without CDN scripts
 

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from .files import CorruptFile, atomic_torch_save, atomic_write_text, discard, verified_torch_load
+from .locations import DATA_ENV, resolve_data
 
-DATA_ENV = "TAKD_DATA"
 CACHE_ENV = "TAKD_CACHE"
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 # The TAKD code normalises both CIFAR-10 and CIFAR-100 with these (CIFAR-100's) statistics.
@@ -166,7 +166,7 @@ def _download_with_torchvision(dataset: str, root: Path) -> Path:
 def _resolve(dataset: str, source: str | os.PathLike | None, cache: Path):
     """Returns (reader thunk, fingerprint)."""
     if source is None:
-        source = os.environ.get(DATA_ENV) or None
+        source = resolve_data()
     if source is None:
         folder = _download_with_torchvision(dataset, cache / "torchvision")
         files = [p for p in folder.iterdir() if p.is_file()]

@@ -1,21 +1,19 @@
 """What a notebook's second cell calls: resolve parameters into a store, seeds and output folders."""
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .data import DATA_ENV
+from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
 from .recipes import Profile, Recipe, get_profile
 from .report import write_json
 from .store import Store
 from .train import resolve_device
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def output_root(profile: str, out_dir: str | None = None) -> Path:
@@ -24,11 +22,6 @@ def output_root(profile: str, out_dir: str | None = None) -> Path:
     if out_dir:
         return Path(out_dir).expanduser().resolve()
     return REPO_ROOT if profile == "cpu" else REPO_ROOT / "runs" / profile
-
-
-def resolve_store(store: str | None = None) -> Path:
-    """The store's root: `store`, else $TAKD_STORE, else <repo>/artifacts."""
-    return Path(store or os.environ.get("TAKD_STORE") or REPO_ROOT / "artifacts")
 
 
 @dataclass
@@ -129,7 +122,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
         from .cluster import connect
 
         client = connect(cluster)
-    data = data or os.environ.get(DATA_ENV) or None  # resolved here, so Dask workers get the same source
+    data = resolve_data(data)  # resolved here, so Dask workers get the same source
     exp = Experiment(name, p, dataset, tuple(seeds) if seeds is not None else p.seeds,
                      Store(store_root, data, device), root / "figures", root / "results", client)
     print(f"{name}: profile {p.name} ({p.note}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "

@@ -243,7 +243,7 @@ _CPU_STUDENT_PLAIN = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf
 _CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=15)
 _CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
 _CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
-_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=3)
+_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=8)
 _CPU_TEACHER_PLAIN = Optim(epochs=4, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=12, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)

@@ -17,7 +17,8 @@ from pathlib import Path
 import papermill as pm
 
 from .budget import census, write_census
-from .experiment import REPO_ROOT, output_root, resolve_store
+from .experiment import output_root
+from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .recipes import PROFILES, ROLES
 from .report import claims_markdown_file, claims_table, format_claims, replication, write_json
 from .train import PROGRESS_ENV, resolve_device
@@ -143,11 +144,9 @@ def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_RO
     folder's locations in outputs become '$TAKD_DATA', '$TAKD_STORE', '<env>', '<repo>', '~'."""
     import nbformat
 
-    from .data import DATA_ENV
-
     dest.mkdir(parents=True, exist_ok=True)
     local = [(sys.prefix, "<env>"), (str(repo_root), "<repo>"), (str(Path.home()), "~")]
-    for env in (DATA_ENV, "TAKD_STORE"):
+    for env in (DATA_ENV, STORE_ENV):
         if os.environ.get(env):
             local.insert(0, (os.environ[env], f"${env}"))
     written = []

@@ -24,13 +24,13 @@ from filelock import FileLock, Timeout
 from torch import nn
 
 from .data import NUM_CLASSES, Arrays, Split, load_arrays, make_split
+from .locations import STORE_ENV, resolve_store
 from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_text, discard, sha256_file,
                     verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
 from .train import fixed_guide_logits, has_fixed_guide_logits, reproducible, train
 
-STORE_ENV = "TAKD_STORE"
 
 
 @dataclass
@@ -47,12 +47,12 @@ class Trained:
 
 
 class Store:
-    """root: where artifacts live (default $TAKD_STORE or ./artifacts); data: a CIFAR source
+    """root: where artifacts live (default $TAKD_STORE, else <repo>/artifacts: `locations.resolve_store`); data: a CIFAR source
     (see takdlib.data; default $TAKD_DATA, else torchvision download); device: where training runs."""
 
     def __init__(self, root: str | os.PathLike | None = None, data: str | os.PathLike | None = None,
                  device: str | torch.device = "cpu", log: Callable[[str], None] = print):
-        self.root = Path(root or os.environ.get(STORE_ENV) or "artifacts").expanduser().resolve()
+        self.root = resolve_store(root)
         self.data = data
         self.device = torch.device(device)
         self.log = log
@@ -231,11 +231,11 @@ def format_index(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="List the models in a takdlib store.")
-    parser.add_argument("root", nargs="?", default=None, help=f"store folder (default ${STORE_ENV} or ./artifacts)")
+    parser.add_argument("root", nargs="?", default=None, help=f"store folder (default ${STORE_ENV}, else <repo>/artifacts)")
     args = parser.parse_args(argv)
     store = Store(args.root)
     rows = store.index()
-    print(format_index(rows) if rows else f"no models stored under {store.root}")
+    print(f"{len(rows)} models in {store.root}" + (f"\n{format_index(rows)}" if rows else ""))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from takdlib.book import build
-from takdlib.experiment import REPO_ROOT
+from takdlib.locations import REPO_ROOT
 from takdlib.runner import publish_executed
 
 

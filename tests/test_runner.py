@@ -1,7 +1,8 @@
 import pytest
 
 from takdlib import runner
-from takdlib.experiment import REPO_ROOT
+from takdlib.locations import REPO_ROOT
+from takdlib.recipes import PROFILES
 
 
 def test_the_evidence_is_not_written_from_a_dirty_tree(monkeypatch, tmp_path):
@@ -63,3 +64,30 @@ def test_emulated_bf16_is_announced_with_the_fp32_variant(monkeypatch, capsys):
 def test_the_manifest_says_whether_bf16_is_native(monkeypatch):
     monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16", "avx512_bf16"])
     assert runner.manifest({}, "cpu", "abc", dirty=False)["cpu_native_bf16"] == ["amx_bf16", "avx512_bf16"]
+
+
+def test_a_replication_runs_on_fresh_seeds_nobody_chose():
+    from takdlib.runner import REPLICATION_SEEDS, replication_seeds
+
+    drawn = replication_seeds("cpu", [])
+    assert len(drawn) == len(PROFILES["cpu"].seeds) and all(s in REPLICATION_SEEDS for s in drawn)
+    assert len(set(drawn)) == len(drawn)
+    assert replication_seeds("cpu", [600, 601]) == [600, 601]
+    with pytest.raises(SystemExit, match="fresh seeds"):
+        replication_seeds("cpu", [0, 700])
+
+
+def test_the_replication_table_counts_agreement_row_by_row():
+    from takdlib.report import replication
+
+    committed = [dict(notebook="02", kind="paper", claim="a", verdict="reproduced"),
+                 dict(notebook="02", kind="paper", claim="b", verdict="inconclusive"),
+                 dict(notebook="03", kind="setup", claim="c", verdict="holds")]
+    replicated = [dict(notebook="02", kind="paper", claim="a", verdict="reproduced"),
+                  dict(notebook="02", kind="paper", claim="b", verdict="not reproduced"),
+                  dict(notebook="04", kind="paper", claim="d", verdict="inconclusive")]
+    table, agree, compared = replication(committed, replicated)
+    assert (agree, compared) == (1, 2)
+    assert table.startswith("1 of 2 rows agree")
+    assert "| 03 | setup | c | holds | — | **not replicated** |" in table
+    assert "| 04 | paper | d | — | inconclusive | **not committed** |" in table

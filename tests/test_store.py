@@ -138,3 +138,19 @@ def test_students_of_one_teacher_share_its_logits_and_train_as_without_the_store
     with pytest.raises(ValueError, match="change from step to step"):
         train(augmented, store.split(augmented.data), [store.get(augmented.guides[0]).model],
               guide_logits=store.guide_logits(student), log=lambda _: None)
+
+
+def test_the_store_cli_lists_the_notebooks_store_from_any_folder(tmp_path, monkeypatch):
+    """`python -m takdlib.store` and the notebooks default to one store, <repo>/artifacts, wherever they run."""
+    import subprocess
+    import sys
+
+    from takdlib.experiment import start
+    from takdlib.locations import REPO_ROOT
+
+    monkeypatch.delenv("TAKD_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Store().root == REPO_ROOT / "artifacts" == start("x", "smoke").store.root
+    env = {k: v for k, v in os.environ.items() if k != "TAKD_STORE"}
+    out = subprocess.run([sys.executable, "-m", "takdlib.store"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert str(REPO_ROOT / "artifacts") in out.stdout + out.stderr, out.stdout + out.stderr

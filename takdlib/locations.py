@@ -1,0 +1,22 @@
+"""Where things are: the repository, the model store, the data source. One default each, whoever asks.
+
+Pure standard library, so anything (the book builder included) can import it without torch.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STORE_ENV = "TAKD_STORE"
+DATA_ENV = "TAKD_DATA"
+
+
+def resolve_store(store: str | os.PathLike | None = None) -> Path:
+    """The store's root: `store`, else $TAKD_STORE, else <repo>/artifacts, the same from any working folder."""
+    return Path(store or os.environ.get(STORE_ENV) or REPO_ROOT / "artifacts").expanduser().resolve()
+
+
+def resolve_data(data: str | os.PathLike | None = None) -> str | None:
+    """The data source: `data`, else $TAKD_DATA, else None (torchvision downloads CIFAR)."""
+    return str(data) if data else os.environ.get(DATA_ENV) or None
