@@ -1,1 +1,2 @@
-from .models import build_model
+"""takdlib: teacher-assistant knowledge distillation, reproducibly. Modules are imported by name
+(`takdlib.recipes`, `takdlib.store`, ...); importing the package itself loads nothing heavy."""

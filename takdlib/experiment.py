@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .cluster import train_on_cluster
 from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
 from .recipes import Profile, Recipe, get_profile
@@ -50,7 +51,7 @@ class Experiment:
         rows = [(labels, (r,) if isinstance(r, Recipe) else tuple(r)) for labels, r in rows]
         every = [recipe for _, recipes in rows for recipe in recipes]
         if self.client is not None:  # every missing model at once, on the workers; then loaded below
-            self.store.get_many(every, self.client)
+            train_on_cluster(self.client, self.store, [r for r in every if not self.store.has(r)])
         to_train = {recipe.address() for recipe in every if not self.store.has(recipe)}
         started, done = time.perf_counter(), 0
         records = []

@@ -103,17 +103,25 @@ def native_bf16() -> list[str]:
     return []
 
 
-def warn_emulated_bf16(profile: str, device: str) -> None:
-    """A profile that trains in bf16 on a CPU without native bf16 takes several times its stated time: say so
-    before the first notebook, and name the fp32 variant."""
+def profile_for_this_cpu(profile: str, device: str, emulated_bf16: bool = False) -> str:
+    """The profile to run. A profile that trains in bf16, asked to run on a CPU without native bf16, would be
+    emulated there (2-11x slower than fp32): where it has an fp32 twin (the same design in fp32, e.g. cpu_fp32)
+    that twin runs instead, and a line says so; with `emulated_bf16`, or without a twin, it runs as asked, with a
+    warning. Said before the first notebook."""
     p = PROFILES[profile]
     uses_bf16 = any(o.precision == "bf16" for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet))
-    if device == "cpu" and uses_bf16 and not native_bf16() and platform.machine() in ("x86_64", "AMD64"):
-        fp32 = f"{profile}_fp32"
-        print(f"WARNING: profile {profile} trains in bf16, but this CPU ({cpu_model()}) has no native bf16 "
-              f"instructions ({' / '.join(NATIVE_BF16_FLAGS)}): torch emulates them, 2-3x slower than fp32"
-              + (f". Profile {fp32} is the same design in fp32 (its own models and outputs, under runs/{fp32}/)."
-                 if fp32 in PROFILES else "."), flush=True)
+    if device != "cpu" or not uses_bf16 or native_bf16() or platform.machine() not in ("x86_64", "AMD64"):
+        return profile
+    fp32 = f"{profile}_fp32"
+    why = (f"this CPU ({cpu_model()}) has no native bf16 instructions ({' / '.join(NATIVE_BF16_FLAGS)}), where "
+           f"torch emulates bf16 several times slower than fp32")
+    if fp32 in PROFILES and not emulated_bf16:
+        print(f"Running profile {fp32}, the {profile} design in fp32: {why}. Its models and outputs are its own "
+              f"(runs/{fp32}/), not the committed evidence; --emulated-bf16 runs {profile} as asked.", flush=True)
+        return fp32
+    print(f"WARNING: profile {profile} trains in bf16, but {why}"
+          + (f". Profile {fp32} is the same design in fp32." if fp32 in PROFILES else "."), flush=True)
+    return profile
 
 
 def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
@@ -219,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the same profile on fresh seeds (given, else drawn at random from "
                              f"{REPLICATION_SEEDS.start}-{REPLICATION_SEEDS.stop - 1}), outputs under "
                              "runs/<profile>-replicate/, then each verdict beside the committed one")
+    parser.add_argument("--emulated-bf16", action="store_true",
+                        help="run a bf16 profile as asked on a CPU without native bf16 (default: its fp32 twin)")
     parser.add_argument("--allow-dirty", action="store_true",
                         help="write the committed evidence (figures/, results/) from a work tree with uncommitted changes")
     args = parser.parse_args(argv)
@@ -235,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             extra[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             extra[name] = value
+    args.profile = profile_for_this_cpu(args.profile, args.device, args.emulated_bf16)
     params = dict(profile=args.profile, device=args.device, **extra)
     if args.cluster:
         params["cluster"] = args.cluster
@@ -250,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
 
     root = output_root(args.profile, params.get("out_dir"))
     refuse_dirty_evidence(root, args.allow_dirty)
-    warn_emulated_bf16(args.profile, args.device)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
     executed = (root if args.replicate is not None else REPO_ROOT / "runs" / args.profile) / "notebooks"

@@ -107,16 +107,6 @@ class Store:
         self._memo[address] = trained
         return trained
 
-    def get_many(self, recipes: list[Recipe], client=None, threads: int = 1) -> list[Trained]:
-        """Every recipe's trained model. client: None trains here, one after another; a dask.distributed
-        Client trains the missing ones on its workers (each with `threads` torch threads), guides first,
-        independent ones in parallel, then loads them here (see takdlib.cluster)."""
-        if client is not None:
-            from .cluster import train_on_cluster
-
-            train_on_cluster(client, self, [r for r in recipes if not self.has(r)], threads)
-        return [self.get(r) for r in recipes]
-
     def derived(self, recipe: Recipe, name: str, params: dict, compute: Callable[[], dict]) -> dict:
         """A value computed from a stored model (a loss surface, say), stored beside it under `name` and a hash
         of `params` (everything besides the model that determines it): computed once, then loaded.

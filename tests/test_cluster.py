@@ -15,7 +15,7 @@ import torch
 
 pytest.importorskip("distributed")
 
-from takdlib.cluster import close, connect, dependencies  # noqa: E402
+from takdlib.cluster import close, connect, dependencies, train_on_cluster  # noqa: E402
 from takdlib.recipes import chain, dgkd, fitnet, scratch, teacher, with_data  # noqa: E402
 from takdlib.store import Store  # noqa: E402
 
@@ -79,10 +79,13 @@ def test_a_local_cluster_trains_each_recipe_once_and_bitwise_like_in_process(env
                tiny(chain(["plain6", "plain2"], "smoke", 0))]
     client = connect("local:2")
     try:
-        on_cluster = Store(env / "cluster", jpeg_archive, log=lambda _: None).get_many(recipes, client)
+        cluster_store = Store(env / "cluster", jpeg_archive, log=lambda _: None)
+        train_on_cluster(client, cluster_store, recipes)
+        on_cluster = [cluster_store.get(r) for r in recipes]  # loaded: the workers trained them
     finally:
         close(client)
-    here = Store(env / "here", jpeg_archive, log=lambda _: None).get_many(recipes)
+    here_store = Store(env / "here", jpeg_archive, log=lambda _: None)
+    here = [here_store.get(r) for r in recipes]
     for a, b in zip(on_cluster, here):
         assert all(torch.equal(x, y) for x, y in zip(weights(a.model), weights(b.model))), a.recipe.short()
         assert a.summary == {**b.summary, "train_seconds": a.summary["train_seconds"]}

@@ -60,7 +60,7 @@ def test_the_gpu_profile_runs_at_smoke_size_on_cpu(tmp_path):
                              "-p", "store", str(tmp_path / "store")], capture_output=True, text=True, env=env, cwd="/")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     payload = json.loads((tmp_path / "out" / "results" / "02_takd.json").read_text())
-    assert payload["profile"] == "gpu" and {row["method"] for row in payload["table"]} == {"NOKD", "BLKD", "TAKD"}
+    assert payload["profile"] == "gpu" and {row["method"] for row in payload["table"]} == {"teacher", "TA", "NOKD", "BLKD", "TAKD"}
     recipes = [json.loads(p.read_text()) for p in (tmp_path / "store").glob("*/*/recipe.json")]
     assert recipes and all(r["profile"] == "gpu" and r["optim"]["precision"] == "bf16" for r in recipes)
 

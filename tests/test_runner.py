@@ -48,16 +48,21 @@ def test_the_manifest_names_the_machine():
     assert m["cpu_count"] >= 1 and m["wall_seconds"] == {"01_gap": 1.0}
 
 
-def test_emulated_bf16_is_announced_with_the_fp32_variant(monkeypatch, capsys):
+def test_without_native_bf16_the_fp32_design_runs_and_says_so(monkeypatch, capsys):
     monkeypatch.setattr(runner.platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(runner, "native_bf16", lambda: [])
-    runner.warn_emulated_bf16("cpu", "cpu")
+    assert runner.profile_for_this_cpu("cpu", "cpu") == "cpu_fp32"
     out = capsys.readouterr().out
-    assert "no native bf16" in out and "cpu_fp32" in out
-    runner.warn_emulated_bf16("cpu_fp32", "cpu")  # trains in fp32: nothing to say
-    runner.warn_emulated_bf16("cpu", "cuda")  # a GPU computes bf16 itself
+    assert out.count("\n") == 1 and "Running profile cpu_fp32" in out and "no native bf16" in out
+    assert runner.profile_for_this_cpu("cpu", "cpu", emulated_bf16=True) == "cpu"  # asked for: run, and warn
+    assert "WARNING" in capsys.readouterr().out
+    assert runner.profile_for_this_cpu("gpu", "cpu") == "gpu"  # no fp32 twin: as asked, with a warning
+    assert "WARNING" in capsys.readouterr().out
+    assert runner.profile_for_this_cpu("cpu_fp32", "cpu") == "cpu_fp32"  # trains in fp32: nothing to say
+    assert runner.profile_for_this_cpu("cpu", "cuda") == "cpu"  # a GPU computes bf16 itself
+    assert capsys.readouterr().out == ""
     monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16"])
-    runner.warn_emulated_bf16("cpu", "cpu")
+    assert runner.profile_for_this_cpu("cpu", "cpu") == "cpu"  # native bf16: the profile as asked, silently
     assert capsys.readouterr().out == ""
 
 
