@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     refuse_dirty_evidence(root, args.allow_dirty)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
-    executed = (root if args.replicate is not None else REPO_ROOT / "runs" / args.profile) / "notebooks"
+    executed = (REPO_ROOT / "runs" / args.profile if root == REPO_ROOT else root) / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     client = None
     if args.cluster and args.cluster.startswith("local:"):  # one cluster for every notebook, joined by address
@@ -289,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only and not failed and root == REPO_ROOT:  # what the evidence run trained: the cost model's census
         write_census(census(resolve_store(extra.get("store")), args.profile), root / "results" / "census.json",
                      args.profile)
-    if root == REPO_ROOT and not args.only and not failed:  # the evidence of a whole run: its executed notebooks too
-        publish_executed([executed / p.name for p in paths if p.stem not in failed], root / "results" / "notebooks")
+    if root == REPO_ROOT and not failed:  # the evidence's executed notebooks: those this run executed
+        publish_executed([executed / p.name for p in paths], root / "results" / "notebooks")
     rows = claims_table(root / "results")
     if rows:
         (root / "results" / "claims.md").write_text(claims_markdown_file(rows))

@@ -12,6 +12,7 @@ from conftest import write_cifar100
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPERIMENTS = [p for p in NOTEBOOKS if p.stem != "00_primer"]  # the primer trains nothing and judges nothing
 
 
 def run_all(*args, env_extra=None):
@@ -32,13 +33,14 @@ def test_sources_are_clean_and_parameterised(path):
 def test_every_notebook_runs_on_the_smoke_profile(real_cifar10, tmp_path):
     result = run_all("--profile", "smoke", "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for path in NOTEBOOKS:
+    for path in EXPERIMENTS:
         payload = json.loads((tmp_path / "out" / "results" / f"{path.stem}.json").read_text())
         assert payload["profile"] == "smoke" and payload["claims"]
         assert all(c["verdict"] in ("not judged (smoke)", "not run") for c in payload["claims"])
         assert all(c["kind"] in ("paper", "setup", "question") for c in payload["claims"])
         assert list((tmp_path / "out" / "figures").glob(f"{path.stem}_*.png"))
     assert "Claims (paper vs ours vs verdict)" in result.stdout
+    assert (tmp_path / "out" / "figures" / "00_primer_temperature.png").exists()
     (run,) = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"]
     assert set(run["wall_seconds"]) == {p.stem for p in NOTEBOOKS} and run["packages"]["torch"]
 
@@ -66,3 +68,15 @@ def test_a_failing_notebook_is_named_with_its_cell(tmp_path):
                      "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 1
     assert "FAILED 01_gap: cell" in result.stdout and "DataUnavailable" in result.stdout
+
+
+def test_the_primer_computes_each_loss_by_hand_as_takdlib_does(tmp_path):
+    """The primer's hand computations are asserts inside it: run alone, it passes, in seconds, training nothing."""
+    result = run_all("--profile", "cpu", "--only", "00_primer", "-p", "out_dir", str(tmp_path / "out"),
+                     "-p", "store", str(tmp_path / "store"), env_extra={"TAKD_DATA": str(tmp_path / "no-data")})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not (tmp_path / "store").exists()
+    assert json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"][0]["wall_seconds"]["00_primer"] < 60
+    executed = nbformat.read(tmp_path / "out" / "notebooks" / "00_primer.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "KD loss by hand" in text and "DGKD loss by hand" in text and "hint loss by hand" in text

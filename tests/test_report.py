@@ -53,3 +53,24 @@ def test_paper_numbers_live_in_report_only():
         assert not [n for n in numbers if n in text], f"{path} types a paper number"
     assert PAPER["takd_table1"]["cifar10"]["resnet"]["chain"][1] == "resnet14"  # 88.98 is the TA = resnet14 entry
     assert "secondary" in PAPER["dgkd_secondary"]["source"]
+
+
+def test_every_table_the_project_writes_renders_as_a_table_whatever_its_cells_hold(tmp_path):
+    """Cells with pipes (|Δ|), newlines or bold markers keep every row at the header's number of cells."""
+    import mistune
+
+    from takdlib.claims import paired
+    from takdlib.report import claims_markdown, replication
+
+    noisy = {0: 60.0, 1: 61.5, 2: 58.5, 3: 60.2}, {0: 60.1, 1: 60.0, 2: 60.3, 3: 59.9}
+    rows = [dict(notebook="01", **paired("paper", "a | b\nc", "x | y", *noisy, "a|", "b", "cpu")),
+            dict(notebook="02", **paired("question", "does *a* beat b?", "", *noisy, "a", "b", "cpu"))]
+    assert "|Δ|" in rows[0]["power"]  # the power statement carries pipes
+    parse = mistune.create_markdown(renderer="ast", plugins=["table"])
+    documents = [claims_markdown_file(rows), claims_markdown(rows).data, replication(rows, rows)[0]]
+    tables = [node for doc in documents for node in parse(doc) if node["type"] == "table"]
+    assert len(tables) == 5  # claims.md: one per kind; the notebook's: one per kind; the replication's
+    for table in tables:
+        head, body = table["children"]
+        width = len(head["children"])
+        assert all(len(row["children"]) == width for row in body["children"])

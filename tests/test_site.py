@@ -52,6 +52,9 @@ def page_problems(driver, page: Path) -> list[str]:
         if ERROR_TEXT.search(text):
             problems.append(f"error output: {text.strip().splitlines()[-1][:200]}")
     problems += [f"script error: {e['message'][:200]}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    for line in driver.execute_script("return document.body.innerText").splitlines():
+        if line.strip().startswith("|") and line.count("|") >= 3:  # a Markdown table shown as text
+            problems.append(f"table not rendered: {line.strip()[:120]}")
     return problems
 
 
@@ -94,9 +97,12 @@ def test_the_check_catches_a_missing_image_a_broken_link_and_an_error(browser, t
     (figures / "01_broken_plot.png").write_bytes(b"not a png")
     results = tmp_path / "results"
     results.mkdir()
-    (results / "claims.md").write_text("[a missing page](99_missing.html)\n")
+    # a table whose row has an unescaped pipe more than its header: shown as raw text
+    (results / "claims.md").write_text("[a missing page](99_missing.html)\n\n| a | b |\n|---|---|\n| x | y | z |\n"
+                                       "| |Δ| ≥ 1 | w |\n")
     index, page = build_site(tmp_path / "site", notebooks, figures, results)
     found = page_problems(browser, index)
     assert any(p.startswith("image does not load") for p in found)
     assert any(p.startswith("broken link") and "99_missing" in p for p in found)
+    assert any(p.startswith("table not rendered") for p in found)
     assert any(p.startswith("error output") and "ZeroDivisionError" in p for p in page_problems(browser, page))
