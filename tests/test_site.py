@@ -61,7 +61,7 @@ def page_problems(driver, page: Path) -> list[str]:
 def build_site(out: Path, notebooks: Path, figures: Path, results: Path) -> list[Path]:
     from takdlib.book import build
 
-    return build(out, notebooks, figures, results)
+    return build(out, notebooks, figures, results, REPO / "notebooks" / "INSTRUCTORS.md")
 
 
 def test_the_committed_book_opens_cleanly_in_chromium(browser, tmp_path):
@@ -69,7 +69,7 @@ def test_the_committed_book_opens_cleanly_in_chromium(browser, tmp_path):
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     pages = [tmp_path / "site" / "index.html", *sorted((tmp_path / "site").glob("0*.html"))]
-    assert len(pages) == 1 + len(list((REPO / "notebooks").glob("0*.ipynb")))
+    assert len(pages) == 2 + len(list((REPO / "notebooks").glob("0*.ipynb")))  # the index, the guide
     shots = os.environ.get("TAKD_SCREENSHOTS")
     for page in pages:
         assert page_problems(browser, page) == [], page.name
@@ -100,7 +100,7 @@ def test_the_check_catches_a_missing_image_a_broken_link_and_an_error(browser, t
     # a table whose row has an unescaped pipe more than its header: shown as raw text
     (results / "claims.md").write_text("[a missing page](99_missing.html)\n\n| a | b |\n|---|---|\n| x | y | z |\n"
                                        "| |Δ| ≥ 1 | w |\n")
-    index, page = build_site(tmp_path / "site", notebooks, figures, results)
+    index, page, _guide = build_site(tmp_path / "site", notebooks, figures, results)
     found = page_problems(browser, index)
     assert any(p.startswith("image does not load") for p in found)
     assert any(p.startswith("broken link") and "99_missing" in p for p in found)

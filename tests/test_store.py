@@ -154,3 +154,20 @@ def test_the_store_cli_lists_the_notebooks_store_from_any_folder(tmp_path, monke
     env = {k: v for k, v in os.environ.items() if k != "TAKD_STORE"}
     out = subprocess.run([sys.executable, "-m", "takdlib.store"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert str(REPO_ROOT / "artifacts") in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def test_a_copied_store_is_reused_not_retrained(env, jpeg_archive, monkeypatch):
+    """An instructor trains the store once and hands students a copy (another folder, another machine): every
+    model, and a value derived from one, loads from the copy."""
+    import shutil
+
+    recipe = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    original = Store(env / "original", jpeg_archive, log=lambda _: None)
+    trained = original.get(recipe)
+    original.derived(recipe, "answer", {"n": 1}, lambda: {"value": torch.tensor([42.0])})
+    shutil.copytree(env / "original", env / "class" / "copy")
+    shutil.rmtree(env / "original")  # nothing may point back at the instructor's folder
+    monkeypatch.setattr(store_mod, "train", lambda *a, **k: pytest.fail("a copied model was trained again"))
+    copy = Store(env / "class" / "copy", jpeg_archive, log=lambda _: None)
+    assert all(torch.equal(a, b) for a, b in zip(weights(trained.model), weights(copy.get(recipe).model)))
+    assert copy.derived(recipe, "answer", {"n": 1}, lambda: pytest.fail("recomputed"))["value"].item() == 42.0
