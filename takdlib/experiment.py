@@ -1,6 +1,7 @@
 """What a notebook's second cell calls: resolve parameters into a store, seeds and output folders."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,7 @@ class Experiment:
                         per_model = (time.perf_counter() - started) / done
                         left = f", about {_minutes(per_model * (len(to_train) + 1))} left"
                     done += 1
-                    print(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}",
-                          flush=True)
+                    _progress(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}")
                 summaries.append(self.store.get(recipe).summary)
             records.append(dict(labels, seed=recipes[0].seed, acc=_mean(s["final_test_acc"] for s in summaries),
                                 val_selected=_mean(s["val_selected_test_acc"] for s in summaries),
@@ -90,6 +90,16 @@ class Experiment:
         payload = dict(payload, notebook=self.name, profile=self.profile.name, dataset=self.dataset,
                        seeds=list(self.seeds))
         return write_json(payload, self.results_dir / f"{self.name}.json")
+
+
+PROGRESS_FILE_ENV = "TAKD_PROGRESS_FILE"  # run_all.sh echoes this file's lines in the terminal while a notebook runs
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+    if os.environ.get(PROGRESS_FILE_ENV):
+        with open(os.environ[PROGRESS_FILE_ENV], "a") as f:
+            f.write(line + "\n")
 
 
 def _shown(path: Path) -> str:

@@ -40,7 +40,8 @@ def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | 
     (the y-range then spans them too, so a gap to the paper is visible, not clipped)."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
-    sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), color="black", size=3.5, ax=ax,
+    black = {"palette": "dark:black"} if hue else {"color": "black"}  # seaborn's way to draw every hue in black
+    sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), size=3.5, ax=ax, **black,
                   legend=False)
     paper = {k: v for k, v in (paper or {}).items() if isinstance(v, (int, float))}  # numbers only, no labels
     values = [*df[y], *paper.values()]

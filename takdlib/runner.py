@@ -5,6 +5,7 @@ python -m takdlib.runner --profile cpu [--only 01_gap ...] [--device cpu] [-p NA
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -17,7 +18,7 @@ from pathlib import Path
 import papermill as pm
 
 from .budget import census, write_census
-from .experiment import output_root
+from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .recipes import PROFILES, ROLES
 from .report import claims_markdown_file, claims_table, format_claims, replication, write_json
@@ -194,19 +195,72 @@ def refuse_dirty_evidence(root: Path, allow_dirty: bool) -> None:
                          f"(the manifest then records git_dirty: true)")
 
 
+def kernel_manager(socket_dir: str):
+    """A kernel manager whose kernels talk over Unix sockets in `socket_dir` (POSIX): no TCP port, and so no
+    "Kernel is running over TCP without encryption" warning from every kernel. None elsewhere (the default)."""
+    if os.name != "posix":
+        return None
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(socket_dir, "kernel")
+
+    return IPCKernelManager
+
+
+@contextlib.contextmanager
+def echoed(path: Path, prefix: str = "    "):
+    """While the block runs, print each line appended to `path` (a notebook's "model i of n" progress)."""
+    import threading
+
+    path.write_text("")
+    stop = threading.Event()
+
+    def follow():
+        with open(path) as f:
+            while True:
+                line = f.readline()
+                if line:
+                    print(prefix + line.rstrip(), flush=True)
+                elif stop.wait(0.5):
+                    break
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_notebooks(paths: list[Path], params: dict, args, executed: Path) -> tuple[dict[str, float], list[str]]:
-    """Execute each notebook with papermill; (wall seconds per notebook, the names of those that failed)."""
+    """Execute each notebook with papermill; (wall seconds per notebook, the names of those that failed). The
+    trainings' progress lines are echoed as they come."""
+    import tempfile
+
     timings, failed = {}, []
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path.stem} (profile {args.profile}) ...", flush=True)
         t0 = time.perf_counter()
+        progress = executed / f"{path.stem}.progress"
+        os.environ[PROGRESS_FILE_ENV] = str(progress)  # the kernel inherits it
         try:
-            pm.execute_notebook(str(path), str(executed / path.name), parameters=params, cwd=str(NOTEBOOKS),
-                                progress_bar=sys.stderr.isatty(), log_output=False, execution_timeout=args.timeout)
+            with tempfile.TemporaryDirectory(prefix="takd-kernel-") as sockets, echoed(progress):
+                manager = kernel_manager(sockets)
+                pm.execute_notebook(str(path), str(executed / path.name), parameters=params, cwd=str(NOTEBOOKS),
+                                    progress_bar=sys.stderr.isatty(), log_output=False, execution_timeout=args.timeout,
+                                    **({"kernel_manager_class": manager} if manager else {}))
         except pm.PapermillExecutionError as err:
             failed.append(path.stem)
             print(f"FAILED {path.stem}: cell {err.cell_index} (execution count {err.exec_count}): "
                   f"{err.ename}: {err.evalue}\n  executed copy with the traceback: {executed / path.name}", flush=True)
+        finally:
+            os.environ.pop(PROGRESS_FILE_ENV, None)
+            progress.unlink(missing_ok=True)
         timings[path.stem] = round(time.perf_counter() - t0, 1)
         print(f"    {path.stem}: {timings[path.stem]:.0f} s", flush=True)
     return timings, failed

@@ -186,8 +186,14 @@ class Store:
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
         started = time.time()
+        log_file = folder / "train.log"  # every epoch's line: the notebook shows one line per model
+
+        def epoch_line(line: str) -> None:
+            with open(log_file, "a") as f:
+                f.write(line + "\n")
+
         model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
-                               self.device, self.log, self.guide_logits(recipe))
+                               self.device, self.log, self.guide_logits(recipe), epoch_line)
         atomic_torch_save(model.state_dict(), folder / "model.pt")
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
         meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method,
@@ -196,6 +202,9 @@ class Store:
                     wall_seconds=time.time() - started, device=str(self.device), **history["summary"])
         atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))  # written last: marks completion
         discard(folder / "partial.pt")
+        s = history["summary"]
+        self.log(f"trained {recipe.short()}: test {s['final_test_acc']:.1f}% after {len(history['epochs'])} epochs, "
+                 f"{meta['wall_seconds']:.0f} s (each epoch: {log_file})")
         return Trained(model, history, recipe, address, folder)
 
     # index ------------------------------------------------------------------------------------

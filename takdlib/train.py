@@ -116,7 +116,8 @@ def reproducible(device: torch.device):
 def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state: dict | None = None,
           checkpoint: Path | None = None, device: str | torch.device = "cpu",
           log: Callable[[str], None] = print,
-          guide_logits: list[torch.Tensor] | None = None) -> tuple[nn.Module, dict]:
+          guide_logits: list[torch.Tensor] | None = None,
+          epoch_log: Callable[[str], None] | None = None) -> tuple[nn.Module, dict]:
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
 
     guide_logits: each guide's `predict` logits (N, classes) on split.train_x, where the recipe trains on fixed
@@ -127,10 +128,11 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
     validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
+    log takes what a reader should see (resumes, warnings); epoch_log the line of every epoch (default: log).
     """
     device = resolve_device(device)
     with reproducible(device), own_stream(device):
-        return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits)
+        return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits, epoch_log or log)
 
 
 @contextlib.contextmanager
@@ -150,7 +152,7 @@ def own_stream(device: torch.device):
 
 def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkpoint: Path | None,
            device: torch.device, log: Callable[[str], None],
-           guide_logits: list[torch.Tensor] | None) -> tuple[nn.Module, dict]:
+           guide_logits: list[torch.Tensor] | None, epoch_log: Callable[[str], None]) -> tuple[nn.Module, dict]:
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:
@@ -224,7 +226,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
                             test_loss=test_loss, seconds=time.perf_counter() - t0))
         scored = "" if test_acc is None else f" test {test_acc:.1f}%"
-        log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
+        epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
             f"val {val_acc:.1f}%{scored} ({history[-1]['seconds']:.1f}s)")
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},

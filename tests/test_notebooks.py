@@ -40,6 +40,13 @@ def test_every_notebook_runs_on_the_smoke_profile(real_cifar10, tmp_path):
         assert all(c["kind"] in ("paper", "setup", "question") for c in payload["claims"])
         assert list((tmp_path / "out" / "figures").glob(f"{path.stem}_*.png"))
     assert "Claims (paper vs ours vs verdict)" in result.stdout
+    # quiet, readable output: the terminal names each model being trained; the kernels warn about nothing; the
+    # executed notebooks hold one line per model, each epoch's line is in the model's log in the store
+    assert "01_gap: model 1 of" in result.stdout and "running over TCP" not in result.stderr
+    executed = [nbformat.read(p, as_version=4) for p in sorted((tmp_path / "out" / "notebooks").glob("*.ipynb"))]
+    streams = [o for nb in executed for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream"]
+    assert len(executed) == len(NOTEBOOKS) and not any(" | epoch " in o.text for o in streams)
+    assert list((tmp_path / "store").glob("*/*/train.log"))
     assert (tmp_path / "out" / "figures" / "00_primer_temperature.png").exists()
     (run,) = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"]
     assert set(run["wall_seconds"]) == {p.stem for p in NOTEBOOKS} and run["packages"]["torch"]

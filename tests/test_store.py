@@ -35,6 +35,10 @@ def test_a_chain_is_trained_once_then_loaded(env, jpeg_archive, monkeypatch):
     assert len(store.index()) == 3  # the teacher and the TA were trained first
     assert store.get(recipe) is trained  # memoised
 
+    # a reader sees one line per model; each epoch's line is in the model's own log
+    assert sum(line.startswith("trained ") for line in logs) == 3 and not any(" | epoch " in line for line in logs)
+    epochs = (store.path(recipe) / "train.log").read_text().splitlines()
+    assert len(epochs) == recipe.optim.epochs and all(" | epoch " in line for line in epochs)
     monkeypatch.setattr(store_mod, "train", lambda *a, **k: pytest.fail("trained a stored model again"))
     again = Store(env / "store", jpeg_archive).get(recipe)
     assert all(torch.equal(a, b) for a, b in zip(weights(trained.model), weights(again.model)))
