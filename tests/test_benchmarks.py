@@ -58,3 +58,17 @@ def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpe
     compare_stores.main([str(tmp_path / "old"), str(tmp_path / "new")])
     out = capsys.readouterr().out
     assert "bitwise-equal weights: 1" in out and "| plain2 | 1 |" in out and "| all | 1 |" in out
+
+
+def test_the_step_profile_splits_a_step_and_sets_it_against_the_matmul_peak(capsys):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import step_profile
+    finally:
+        sys.path.pop(0)
+    step_profile.main(["--models", "plain2", "--precision", "fp32", "--steps", "1"])
+    out = capsys.readouterr().out
+    (row,) = [line for line in out.splitlines() if line.startswith("| plain2")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert all(float(c) > 0 for c in cells[2:9]) and 0 < float(cells[9].rstrip(" %")) < 100
+    assert "fp32 matmul peak" in out and "CPU:" in out

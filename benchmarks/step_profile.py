@@ -1,0 +1,115 @@
+"""Where a training step's time goes, against what this CPU can do.
+
+python benchmarks/step_profile.py [--models plain2 plain10 resnet20] [--precision bf16 fp32] [--steps 20]
+
+For each model, one cpu-profile step of batch 128 split into its parts, each timed alone over `--steps` repeats
+after a warm-up: the batch (shuffle, crop + flip, normalise: `data.train_batches`), the forward pass with its
+loss, the backward pass, the optimiser step, and the evaluation of 1,000 images (`train.predict`, as every epoch
+scores the validation split). The FLOPs of forward + backward come from PyTorch's flop counter; the peak is this
+CPU's measured rate of a 2048 x 2048 matmul in the same precision. Prints a Markdown table: milliseconds per part,
+training images/s (the four training parts), and the fraction of the matmul peak those images/s reach.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+import torch.nn.functional as F
+
+from takdlib.budget import train_flops_per_image
+from takdlib.data import train_batches
+from takdlib.models import build_model
+from takdlib.runner import cpu_model, native_bf16
+from takdlib.train import autocast, predict
+
+BATCH = 128
+
+
+def timed(fn, steps: int, warmup: int = 3) -> float:
+    """Median seconds of fn() over `steps` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def matmul_peak(precision: str, n: int = 2048, steps: int = 10) -> float:
+    """FLOP/s of an n x n matmul in this precision (bf16: autocast, as training runs)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    device = torch.device("cpu")
+
+    def run():
+        with autocast(device, precision):
+            a @ b
+
+    return 2 * n ** 3 / timed(run, steps)
+
+
+def profile(name: str, precision: str, steps: int) -> dict:
+    device = torch.device("cpu")
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2048, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, 10, (2048,), generator=gen)
+    model = build_model(name).to(memory_format=torch.channels_last).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    xb, yb, _ = next(train_batches(images, labels, BATCH, gen, augmented=True))
+    state = {}
+
+    def batch():
+        next(train_batches(images, labels, BATCH, gen, augmented=True))
+
+    def forward():
+        with autocast(device, precision):
+            state["loss"] = F.cross_entropy(model(xb).float(), yb)
+
+    def backward():
+        forward()
+        opt.zero_grad(set_to_none=True)
+        state["loss"].backward()
+
+    def step():
+        opt.step()
+
+    parts = {"batch": timed(batch, steps), "forward": timed(forward, steps)}
+    parts["backward"] = timed(backward, steps) - parts["forward"]
+    backward()
+    parts["optimiser"] = timed(step, steps)
+    evaluation = timed(lambda: predict(model, images[:1000], precision), max(3, steps // 4))
+    model.train()
+    train_seconds = sum(parts.values())
+    flops = train_flops_per_image(name)
+    return dict(model=name, precision=precision, **{k: 1000 * v for k, v in parts.items()},
+                evaluation=1000 * evaluation, images_per_s=BATCH / train_seconds,
+                flops_per_s=flops * BATCH / train_seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["plain2", "plain10", "resnet20"])
+    parser.add_argument("--precision", nargs="+", default=["bf16", "fp32"])
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    print(f"CPU: {cpu_model()} ({platform.machine()}, {torch.get_num_threads()} torch threads, native bf16: "
+          f"{', '.join(native_bf16()) or 'none'}); torch {torch.__version__}\n")
+    peaks = {p: matmul_peak(p) for p in args.precision}
+    print(" · ".join(f"{p} matmul peak {v / 1e9:.0f} GFLOP/s" for p, v in peaks.items()) + "\n")
+    print("| model | precision | batch ms | forward ms | backward ms | optimiser ms | evaluate 1,000 ms | "
+          "train images/s | GFLOP/s | of the matmul peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in args.models:
+        for p in args.precision:
+            r = profile(name, p, args.steps)
+            print(f"| {name} | {p} | {r['batch']:.1f} | {r['forward']:.1f} | {r['backward']:.1f} | {r['optimiser']:.1f} | "
+                  f"{r['evaluation']:.0f} | {r['images_per_s']:.0f} | {r['flops_per_s'] / 1e9:.0f} | "
+                  f"{100 * r['flops_per_s'] / peaks[p]:.0f} % |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
