@@ -87,3 +87,11 @@ def test_the_primer_computes_each_loss_by_hand_as_takdlib_does(tmp_path):
     executed = nbformat.read(tmp_path / "out" / "notebooks" / "00_primer.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "KD loss by hand" in text and "DGKD loss by hand" in text and "hint loss by hand" in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_discusses_its_results_and_gives_exercises_and_references(path):
+    headings = [line.strip() for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    wanted = ["## Verdict", "## What this shows"] * (path in EXPERIMENTS) + ["## Try this", "## References"]
+    assert [h for h in headings if h in wanted] == wanted, headings
