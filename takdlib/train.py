@@ -225,13 +225,14 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             best_val_state = {k: v.clone() for k, v in model.state_dict().items()}  # scored on test at the end
         history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
                             test_loss=test_loss, seconds=time.perf_counter() - t0))
-        scored = "" if test_acc is None else f" test {test_acc:.1f}%"
-        epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
-            f"val {val_acc:.1f}%{scored} ({history[-1]['seconds']:.1f}s)")
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
                                "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
                                "best_val_state": best_val_state}, checkpoint)
+        # logged once the epoch's resume point is on disk
+        scored = "" if test_acc is None else f" test {test_acc:.1f}%"
+        epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
+                  f"val {val_acc:.1f}%{scored} ({history[-1]['seconds']:.1f}s)")
     bar.close()
     if not o.test_every_epoch:
         _score_validation_selected(history, best_val_state, recipe, split, device)

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import torch
@@ -95,11 +96,14 @@ def test_a_killed_run_resumes_to_the_same_weights(env, jpeg_archive):
     epochs = 40
     script = CHILD.replace("EPOCHS", str(epochs))
     child = subprocess.Popen([sys.executable, "-c", script, str(env / "killed"), str(jpeg_archive)],
-                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
-    for line in child.stdout:
-        if "epoch 3/" in line:
+                             stdout=subprocess.DEVNULL, env=dict(os.environ))
+    deadline = time.monotonic() + 300
+    while child.poll() is None and time.monotonic() < deadline:  # each epoch's line lands in the model's train.log
+        logs = list((env / "killed").rglob("train.log"))
+        if logs and "epoch 3/" in logs[0].read_text():
             child.send_signal(signal.SIGKILL)
             break
+        time.sleep(0.05)
     child.wait()
     assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
     (partial,) = (env / "killed").rglob("partial.pt")
