@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -28,31 +29,31 @@ def accuracy_points(df: pd.DataFrame, x: str, y: str = "acc", hue: str | None = 
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.pointplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.1, dodge=0.3 if hue else False,
                   ax=ax, markers="o", linestyle="-" if lines else "none")
+    grey = {"color": "0.3"} if hue is None else {}  # a palette without hue is deprecated in seaborn
     sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), alpha=0.35, ax=ax, legend=False,
-                  size=4, palette="dark:gray" if hue is None else None)
+                  size=4, **grey)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel=xlabel or x)
+    if hue is not None:  # below the axes, where it can cover no point or whisker
+        sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.2), ncol=df[hue].nunique(), title=hue,
+                        frameon=False, fontsize=8, title_fontsize=8)
     return ax
 
 
 def method_bars(df: pd.DataFrame, x: str = "method", y: str = "acc", hue: str | None = None, order=None,
                 title: str = "", ax=None, paper: dict | None = None):
-    """Bars of mean ± sd, seeds as dots, and the paper's numbers as dashed black lines when given
-    (the y-range then spans them too, so a gap to the paper is visible, not clipped)."""
+    """Bars of mean ± sd, seeds as dots; the paper's numbers, when given, under the bars' labels ("paper
+    70.2"), so the y-range spans our numbers and a 1-point difference stays visible."""
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     sns.barplot(data=df, x=x, y=y, hue=hue, order=order, errorbar="sd", capsize=0.15, ax=ax, alpha=0.85)
     black = {"palette": "dark:black"} if hue else {"color": "black"}  # seaborn's way to draw every hue in black
     sns.swarmplot(data=df, x=x, y=y, hue=hue, order=order, dodge=bool(hue), size=3.5, ax=ax, **black,
                   legend=False)
-    paper = {k: v for k, v in (paper or {}).items() if isinstance(v, (int, float))}  # numbers only, no labels
-    values = [*df[y], *paper.values()]
-    ax.set_ylim(max(0, min(values) - 5), max(values) + 2)
+    ax.set_ylim(max(0, df[y].min() - 5), df[y].max() + 2)
     ax.set(title=title, ylabel="test accuracy (%)", xlabel="")
+    paper = {k: v for k, v in (paper or {}).items() if isinstance(v, (int, float))}  # numbers only, no labels
     if paper:
         labels = [t.get_text() for t in ax.get_xticklabels()]
-        for i, label in enumerate(labels):
-            if label in paper:
-                ax.plot([i - 0.4, i + 0.4], [paper[label]] * 2, color="black", lw=1.5, ls="--")
-        ax.text(0.99, 0.02, "dashed: paper", transform=ax.transAxes, ha="right", fontsize=8)
+        ax.set_xticks(ax.get_xticks(), [f"{t}\npaper {paper[t]:.1f}" if t in paper else t for t in labels])
     return ax
 
 
@@ -61,7 +62,7 @@ def landscape_grids(grids: dict[str, np.ndarray], extent: float, title: str = "l
     names = list(grids)
     vmin = min(float(np.nanmin(g)) for g in grids.values())
     vmax = max(float(np.nanmax(g)) for g in grids.values())
-    levels = np.linspace(vmin, vmax, 15)
+    levels = ticker.MaxNLocator(nbins=14).tick_values(vmin, vmax)  # round numbers on the colour bar
     fig = plt.figure(figsize=(4.2 * len(names), 8))
     coords = None
     for k, name in enumerate(names):
@@ -78,7 +79,7 @@ def landscape_grids(grids: dict[str, np.ndarray], extent: float, title: str = "l
         ax3.set(zlim=(vmin, vmax), xlabel="d1", ylabel="d2", zlabel=title)
     # a colour bar axis of its own: stealing room from the equal-aspect panels would resize them unequally
     fig.subplots_adjust(right=0.88, wspace=0.3)
-    fig.colorbar(cs, cax=fig.add_axes((0.91, 0.55, 0.015, 0.33)), label=title)
+    fig.colorbar(cs, cax=fig.add_axes((0.91, 0.55, 0.015, 0.33)), label=title, ticks=ticker.MaxNLocator(nbins=6))
     return fig
 
 
@@ -103,5 +104,24 @@ def gap_figure(df: pd.DataFrame, order_by_family: dict[str, list[str]]):
             twin.get_legend().remove()
         lines = ax.get_legend_handles_labels(), twin.get_legend_handles_labels()
         ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ta_size_figure(students: pd.DataFrame, summary: pd.DataFrame, midpoint: float):
+    """Student accuracy against its TA's depth (left) and against its TA's accuracy (right), mean ± sd over
+    seeds on both axes, with the teacher–student midpoint dashed. students: one row per student (ta_size,
+    acc); summary: one row per TA (ta, ta_acc, ta_sd, acc, sd), accuracies in %."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    sns.pointplot(data=students, x="ta_size", y="acc", errorbar="sd", capsize=0.1, ax=axes[0], native_scale=True)
+    axes[0].set(xlabel="TA depth (10 = no TA, BLKD)", ylabel="student test accuracy (%)",
+                title="student vs TA size")
+    axes[1].errorbar(summary.ta_acc, summary.acc, xerr=summary.ta_sd.fillna(0), yerr=summary.sd.fillna(0),
+                     fmt="o", capsize=3)
+    for _, r in summary.iterrows():
+        axes[1].annotate(r.ta, (r.ta_acc, r.acc), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    axes[1].axvline(midpoint, ls="--", color="gray", label="(teacher + plain2 on the TAs' images) / 2")
+    axes[1].set(xlabel="TA test accuracy (%)", ylabel="student test accuracy (%)", title="student vs TA accuracy")
+    axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -28,6 +28,20 @@ def test_sources_are_clean_and_parameterised(path):
     assert len(tagged) == 1 and 'profile = "smoke"' in tagged[0].source
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert nb.cells[0].cell_type == "markdown"
+    # what it runs and how to reproduce the committed numbers, said before the parameter cell
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("**Running it.**")
+    assert path.stem == "00_primer" or f"--profile cpu --only {path.stem}" in nb.cells[1].source
+    assert all("id" in cell for cell in json.loads(path.read_text())["cells"])  # nbformat 4.5: no missing ids
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_are_short_and_lines_narrow(path):
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.splitlines()
+        assert len([line for line in lines if line.strip()]) <= 15, f"cell {i} has over 15 lines"
+        assert max(map(len, lines), default=0) <= 100, f"cell {i} has a line over 100 characters"
 
 
 def test_every_notebook_runs_on_the_smoke_profile(real_cifar10, tmp_path):
