@@ -18,7 +18,7 @@ from .models import MODEL_NAMES
 
 METHODS = ("scratch", "kd", "dgkd", "hint")
 SCHEDULES = ("constant", "step", "takd_code", "onecycle")
-PRECISIONS = ("bf16", "fp32")
+PRECISIONS = ("bf16", "fp16", "fp32")
 DROP_MODES = ("none", "bernoulli", "fixed")
 DATASETS = ("cifar10", "cifar100")
 ROLES = ("teacher", "assistant", "student")
@@ -46,7 +46,7 @@ class Optim:
     nesterov: bool = False  # the TAKD paper's text says Nesterov; its code used plain momentum
     weight_decay: float = 1e-4
     milestones: tuple[int, ...] = ()  # "step": epochs at which lr drops 10x; () means at 1/2 and 3/4
-    precision: str = "bf16"  # "bf16": autocast forward passes to bfloat16; "fp32": no autocast
+    precision: str = "bf16"  # "bf16"/"fp16": autocast forward passes (fp16 with a gradient scaler); "fp32": none
     # False: the test set is scored once at the end (final and validation-selected epochs), not every epoch,
     # so the history has no best-test-over-epochs number (the TAKD code's protocol)
     test_every_epoch: bool = True
@@ -312,15 +312,19 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def _in_fp32(p: Profile, note: str) -> Profile:
-    """The same profile with every role trained in fp32 (a profile of its own: other numerics, other models)."""
-    fp32 = {role: replace(r, plain=replace(r.plain, precision="fp32"), resnet=replace(r.resnet, precision="fp32"))
+def in_precision(p: Profile, precision: str, note: str) -> Profile:
+    """The same profile with every role trained in `precision` (a profile of its own, named
+    <name>_<precision>: other numerics, other models)."""
+    twin = {role: replace(r, plain=replace(r.plain, precision=precision),
+                          resnet=replace(r.resnet, precision=precision))
             for role in ROLES for r in (p.regime(role),)}
-    return replace(p, name=f"{p.name}_fp32", note=note, **fp32)
+    return replace(p, name=f"{p.name}_{precision}", note=note, **twin)
 
 
-PROFILES["cpu_fp32"] = _in_fp32(PROFILES["cpu"], "the cpu profile's design in fp32, for CPUs without native bf16 "
-                                                  "(AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
+PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design in fp32, for CPUs without "
+                                    "native bf16 (AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
+PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design in fp16 with a gradient "
+                                    "scaler, for GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
 
 
 def get_profile(name: str) -> Profile:

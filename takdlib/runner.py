@@ -109,9 +109,8 @@ def profile_for_this_cpu(profile: str, device: str, emulated_bf16: bool = False)
     emulated there (2-11x slower than fp32): where it has an fp32 twin (the same design in fp32, e.g. cpu_fp32)
     that twin runs instead, and a line says so; with `emulated_bf16`, or without a twin, it runs as asked, with a
     warning. Said before the first notebook."""
-    p = PROFILES[profile]
-    uses_bf16 = any(o.precision == "bf16" for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet))
-    if device != "cpu" or not uses_bf16 or native_bf16() or platform.machine() not in ("x86_64", "AMD64"):
+    if device != "cpu" or "bf16" not in precisions(profile) or native_bf16() \
+            or platform.machine() not in ("x86_64", "AMD64"):
         return profile
     fp32 = f"{profile}_fp32"
     why = (f"this CPU ({cpu_model()}) has no native bf16 instructions ({' / '.join(NATIVE_BF16_FLAGS)}), where "
@@ -123,6 +122,26 @@ def profile_for_this_cpu(profile: str, device: str, emulated_bf16: bool = False)
     print(f"WARNING: profile {profile} trains in bf16, but {why}"
           + (f". Profile {fp32} is the same design in fp32." if fp32 in PROFILES else "."), flush=True)
     return profile
+
+
+def profile_for_this_gpu(profile: str, bf16_supported: bool) -> str:
+    """The profile to run on a GPU. One that trains in bf16, on a GPU without bf16 (before NVIDIA Ampere: T4,
+    V100), runs as its fp16 twin (fp16 autocast with a gradient scaler) where it has one, and a line says so."""
+    if bf16_supported or "bf16" not in precisions(profile):
+        return profile
+    fp16 = f"{profile}_fp16"
+    if fp16 in PROFILES:
+        print(f"Running profile {fp16}, the {profile} design in fp16 with a gradient scaler: this GPU has no bf16. "
+              f"Its models and outputs are its own (runs/{fp16}/).", flush=True)
+        return fp16
+    print(f"WARNING: profile {profile} trains in bf16, which this GPU does not support.", flush=True)
+    return profile
+
+
+def precisions(profile: str) -> list[str]:
+    """The precisions a profile trains in, over its roles and families."""
+    p = PROFILES[profile]
+    return sorted({o.precision for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet)})
 
 
 def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
@@ -137,13 +156,15 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return dict(profile=profile, git_revision=revision, git_dirty=dirty,
+    cuda = torch.cuda.is_available()
+    return dict(profile=profile, precision=precisions(profile), git_revision=revision, git_dirty=dirty,
                 python=sys.version.split()[0], packages=versions, platform=platform.platform(),
                 processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_native_bf16=native_bf16(),
                 cpu_count=os.cpu_count(),
                 cpu_threads=torch.get_num_threads(),
-                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                cuda=torch.cuda.get_device_name(0) if cuda else None,
+                cuda_bf16=torch.cuda.is_bf16_supported() if cuda else None,
                 cluster=cluster, wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
@@ -299,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             extra[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             extra[name] = value
-    args.profile = profile_for_this_cpu(args.profile, args.device, args.emulated_bf16)
+    if args.device == "cuda":
+        import torch
+
+        args.profile = profile_for_this_gpu(args.profile, torch.cuda.is_bf16_supported())
+    else:
+        args.profile = profile_for_this_cpu(args.profile, args.device, args.emulated_bf16)
     params = dict(profile=args.profile, device=args.device, **extra)
     if args.cluster:
         params["cluster"] = args.cluster

@@ -43,10 +43,13 @@ def lr_at(optim: Optim, progress: float) -> float:
     raise ValueError(f"unknown schedule {optim.schedule!r}")
 
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision])
 
 
 @torch.inference_mode()
@@ -167,6 +170,9 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
     params = [p for m in trainable.values() for p in m.parameters()]
     opt = torch.optim.SGD(params, lr=recipe.optim.lr, momentum=recipe.optim.momentum,
                           weight_decay=recipe.optim.weight_decay, nesterov=recipe.optim.nesterov)
+    # fp16's narrow range underflows small gradients: the scaler multiplies the loss, and skips a step whose
+    # gradients overflowed (bf16 has fp32's range and needs none)
+    scaler = torch.amp.GradScaler(device.type) if recipe.optim.precision == "fp16" else None
     history: list[dict] = []
     start_epoch, best_val_state = 0, None
     state = None
@@ -180,6 +186,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         for name, module in trainable.items():
             module.load_state_dict(state["modules"][name])
         opt.load_state_dict(state["optimizer"])
+        if scaler is not None:
+            scaler.load_state_dict(state["scaler"])
         history, start_epoch = state["history"], state["epoch"]
         best_val_state = state.get("best_val_state")
         log(f"resuming {recipe.short()} at epoch {start_epoch + 1}")
@@ -207,8 +215,13 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
             loss = _loss(recipe, model, trainable, guides, xb, yb, gen, device, batch_logits)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
             loss_sum += loss.detach() * len(yb)
             n_seen += len(yb)
             bar.update()
@@ -228,7 +241,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
                                "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
-                               "best_val_state": best_val_state}, checkpoint)
+                               "best_val_state": best_val_state,
+                               **({} if scaler is None else {"scaler": scaler.state_dict()})}, checkpoint)
         # logged once the epoch's resume point is on disk
         scored = "" if test_acc is None else f" test {test_acc:.1f}%"
         epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "

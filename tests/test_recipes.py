@@ -104,7 +104,7 @@ def test_recipes_refuse_values_out_of_range_naming_the_field(field, value, messa
 @pytest.mark.parametrize("change, message", [
     (dict(epochs=0), "optim.epochs"), (dict(lr=0.0), "optim.lr = 0.0"), (dict(lr=-0.1), "optim.lr"),
     (dict(batch_size=1), "optim.batch_size"), (dict(momentum=1.0), "optim.momentum"),
-    (dict(precision="fp16"), "optim.precision"), (dict(schedule="cosine"), "optim.schedule"),
+    (dict(precision="fp8"), "optim.precision"), (dict(schedule="cosine"), "optim.schedule"),
     (dict(milestones=(200,)), "optim.milestones"), (dict(weight_decay=-1e-4), "optim.weight_decay"),
 ])
 def test_optimiser_values_are_checked(change, message):

@@ -66,6 +66,20 @@ def test_without_native_bf16_the_fp32_design_runs_and_says_so(monkeypatch, capsy
     assert capsys.readouterr().out == ""
 
 
+def test_a_gpu_without_bf16_runs_the_fp16_design_and_says_so(capsys):
+    assert runner.profile_for_this_gpu("gpu", bf16_supported=False) == "gpu_fp16"
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Running profile gpu_fp16" in out and "gradient scaler" in out
+    assert runner.profile_for_this_gpu("gpu", bf16_supported=True) == "gpu"  # Ampere and later: as asked
+    assert runner.profile_for_this_gpu("smoke", bf16_supported=False) == "smoke"  # fp32 already
+    assert capsys.readouterr().out == ""
+    assert runner.profile_for_this_gpu("paper", bf16_supported=False) == "paper"  # no fp16 twin: a warning
+    assert "WARNING" in capsys.readouterr().out
+    m = runner.manifest({}, "gpu_fp16", "abc", dirty=False)
+    assert m["profile"] == "gpu_fp16" and m["precision"] == ["fp16"]
+    assert runner.manifest({}, "cpu", "abc", dirty=False)["precision"] == ["bf16"]
+
+
 def test_the_manifest_says_whether_bf16_is_native(monkeypatch):
     monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16", "avx512_bf16"])
     assert runner.manifest({}, "cpu", "abc", dirty=False)["cpu_native_bf16"] == ["amx_bf16", "avx512_bf16"]

@@ -131,3 +131,28 @@ def test_guide_logits_are_computed_once_only_when_the_images_never_change(split)
     assert fixed_guide_logits(tiny(scratch("plain2", "smoke", 0)), [], split.train_x) is None
     hint = tiny(fitnet("resnet8", scratch("plain4", "smoke", 0), hint_layers=(1, 1)).init)
     assert fixed_guide_logits(hint, [teacher], split.train_x) is None
+
+
+def test_fp16_trains_with_a_gradient_scaler_and_resumes_bitwise(split, tmp_path):
+    """The path a GPU without bf16 takes (profile gpu_fp16), forced here on the CPU."""
+    recipe = tiny(scratch("plain2", "smoke", 0))
+    recipe = replace(recipe, optim=replace(recipe.optim, precision="fp16", epochs=2))
+    model, history = train(recipe, split, log=quiet)
+    assert all(math.isfinite(h["train_loss"]) for h in history["epochs"])
+    bf16 = replace(recipe, optim=replace(recipe.optim, precision="bf16"))
+    other, _ = train(bf16, split, log=quiet)
+    assert not all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    # a resume point carries the scaler's state, so a run stopped after its first epoch and resumed ends
+    # with the weights of the uninterrupted run
+    class Stop(Exception):
+        pass
+
+    def stop(_line):
+        raise Stop
+
+    checkpoint = tmp_path / "resume.pt"
+    with pytest.raises(Stop):
+        train(recipe, split, checkpoint=checkpoint, log=quiet, epoch_log=stop)
+    assert "scaler" in torch.load(checkpoint, weights_only=False)
+    resumed, _ = train(recipe, split, checkpoint=checkpoint, log=quiet)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.state_dict().values()))
