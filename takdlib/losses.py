@@ -24,11 +24,34 @@ def kd_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tau: flo
     return tau * tau * F.kl_div(log_p_student, p_teacher, reduction="sum") / divisor
 
 
+def kd_terms(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
+             tau: float, lam: float, kl: str = "batchmean") -> dict[str, torch.Tensor]:
+    """The KD loss's two terms: {"ce": (1 - lam) * CE(y, s), "kd": lam * tau^2 * KL(softmax(t/tau) || softmax(s/tau))}."""
+    ce = F.cross_entropy(student_logits.float(), targets)
+    return {"ce": (1 - lam) * ce, "kd": lam * kd_term(student_logits, teacher_logits, tau, kl)}
+
+
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
             tau: float, lam: float, kl: str = "batchmean") -> torch.Tensor:
     """(1 - lam) * CE(y, s) + lam * tau^2 * KL(softmax(t/tau) || softmax(s/tau))."""
-    ce = F.cross_entropy(student_logits.float(), targets)
-    return (1 - lam) * ce + lam * kd_term(student_logits, teacher_logits, tau, kl)
+    terms = kd_terms(student_logits, teacher_logits, targets, tau, lam, kl)
+    return terms["ce"] + terms["kd"]
+
+
+def dgkd_terms(student_logits: torch.Tensor, guide_logits: list[torch.Tensor], targets: torch.Tensor,
+               tau: float, lam: float, keep: torch.Tensor | None = None,
+               kl: str = "batchmean") -> dict[str, torch.Tensor]:
+    """DGKD's terms: {"guide i": kd_loss(student, guide i)} for every kept guide i (0 = the teacher).
+
+    keep: (len(guide_logits),) bool; None keeps every guide.
+    """
+    if keep is None:
+        keep = torch.ones(len(guide_logits), dtype=torch.bool)
+    terms = {f"guide {i}": kd_loss(student_logits, g, targets, tau, lam, kl)
+             for i, (g, k) in enumerate(zip(guide_logits, keep.tolist())) if k}
+    if not terms:
+        raise ValueError("DGKD needs at least one kept guide")
+    return terms
 
 
 def dgkd_loss(student_logits: torch.Tensor, guide_logits: list[torch.Tensor], targets: torch.Tensor,
@@ -37,12 +60,7 @@ def dgkd_loss(student_logits: torch.Tensor, guide_logits: list[torch.Tensor], ta
 
     keep: (len(guide_logits),) bool; None keeps every guide.
     """
-    if keep is None:
-        keep = torch.ones(len(guide_logits), dtype=torch.bool)
-    terms = [kd_loss(student_logits, g, targets, tau, lam, kl) for g, k in zip(guide_logits, keep.tolist()) if k]
-    if not terms:
-        raise ValueError("DGKD needs at least one kept guide")
-    return torch.stack(terms).sum()
+    return torch.stack(list(dgkd_terms(student_logits, guide_logits, targets, tau, lam, keep, kl).values())).sum()
 
 
 def bernoulli_keep(n_guides: int, keep_prob: float, generator: torch.Generator) -> torch.Tensor:

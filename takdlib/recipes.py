@@ -14,9 +14,9 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from .losses import KL_REDUCTIONS
+from .methods import get_method
 from .models import MODEL_NAMES
 
-METHODS = ("scratch", "kd", "dgkd", "hint")
 SCHEDULES = ("constant", "step", "takd_code", "onecycle")
 PRECISIONS = ("bf16", "fp16", "fp32")
 DROP_MODES = ("none", "bernoulli", "fixed")
@@ -58,7 +58,7 @@ class Recipe:
     data: DataSpec
     optim: Optim
     seed: int
-    method: str = "scratch"
+    method: str = "scratch"  # a name in takdlib.methods.METHODS
     guides: tuple["Recipe", ...] = ()  # kd: (teacher,); dgkd: (teacher, TA1, ...); hint: (teacher,)
     tau: float = 4.0
     lam: float = 0.5
@@ -73,21 +73,12 @@ class Recipe:
     def __post_init__(self):
         if self.arch not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.arch!r}; known models: {', '.join(MODEL_NAMES)}")
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; known: {', '.join(METHODS)}")
-        wanted = {"scratch": (0, 0), "kd": (1, 1), "hint": (1, 1), "dgkd": (1, 99)}[self.method]
-        if not wanted[0] <= len(self.guides) <= wanted[1]:
-            raise ValueError(f"method {self.method!r} takes {wanted} guides, got {len(self.guides)}")
-        if self.method == "hint" and self.hint_layers is None:
-            raise ValueError("method 'hint' needs hint_layers=(student block, teacher block)")
+        get_method(self.method).check(self)
         _check(self.tau > 0, "tau", self.tau, "> 0 (a softmax temperature)")
         _check(0 <= self.lam <= 1, "lam", self.lam, "in [0, 1] (the weight of the KD term)")
         _check(self.kl in KL_REDUCTIONS, "kl", self.kl, f"one of {', '.join(KL_REDUCTIONS)}")
         _check(self.drop in DROP_MODES, "drop", self.drop, f"one of {', '.join(DROP_MODES)}")
         _check(0 < self.keep_prob <= 1, "keep_prob", self.keep_prob, "in (0, 1]")
-        if self.drop == "fixed":
-            _check(0 <= self.drop_num < len(self.guides), "drop_num", self.drop_num,
-                   f"in [0, {len(self.guides) - 1}] (below the number of guides, {len(self.guides)})")
         _check_optim(self.optim)
         _check_data(self.data)
         for g in self.guides:

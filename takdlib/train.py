@@ -1,4 +1,4 @@
-"""One training loop for every method: scratch, KD, DGKD and FitNets hint training.
+"""One training loop for every method (`takdlib.methods`: scratch, KD, DGKD, FitNets' hints, ...).
 
 Randomness is derived from (seed, epoch) alone, so a run resumed from its last epoch checkpoint ends
 with the same weights as an uninterrupted one.
@@ -20,8 +20,9 @@ from tqdm.auto import tqdm
 
 from .data import Split, epoch_generator, eval_batches, train_batches
 from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
-from .losses import bernoulli_keep, dgkd_loss, fixed_drop_keep, hint_loss, hint_regressor, kd_loss
+from .methods import Step, get_method, total
 from .models import build_model
+from .precision import autocast
 from .recipes import Optim, Recipe
 
 
@@ -41,15 +42,6 @@ def lr_at(optim: Optim, progress: float) -> float:
     if optim.schedule == "onecycle":  # linear warm-up over the first 20 %, then linear decay to zero
         return optim.lr * (progress / 0.2 if progress < 0.2 else (1 - progress) / 0.8)
     raise ValueError(f"unknown schedule {optim.schedule!r}")
-
-
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision])
 
 
 @torch.inference_mode()
@@ -72,12 +64,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str 
         return float("nan"), float("nan")
     logits = predict(model, x, precision, input_std=input_std)
     return 100.0 * (logits.argmax(1) == y).float().mean().item(), F.cross_entropy(logits, y).item()
-
-
-def _feature_channels(model: nn.Module, index: int, device: torch.device) -> int:
-    with torch.no_grad():
-        _, feats = model.eval()(torch.zeros(2, 3, 32, 32, device=device), features=True)
-    return feats[index].shape[1]
 
 
 PROGRESS_ENV = "TAKD_PROGRESS"  # "bars" or "log"; run_all.sh sets "log" for the notebooks it executes
@@ -127,8 +113,8 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     guide logits (`has_fixed_guide_logits`) and the caller keeps them (the store shares them between students);
     None: computed here.
 
-    Returns the model (eval mode) and its history: one dict per epoch (train_loss, val_acc, test_acc,
-    test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
+    Returns the model (eval mode) and its history: one dict per epoch (train_loss and its loss_terms, each a
+    mean per image, val_acc, test_acc, test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
     validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     log takes what a reader should see (resumes, warnings); epoch_log the line of every epoch (default: log).
@@ -160,11 +146,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:
         model.load_state_dict(init_state)
-    trainable: dict[str, nn.Module] = {"model": model}
-    if recipe.method == "hint":
-        s_idx, t_idx = recipe.hint_layers
-        trainable["regressor"] = hint_regressor(_feature_channels(model, s_idx, device),
-                                                _feature_channels(guides[0], t_idx, device)).to(device)
+    method = get_method(recipe.method)
+    trainable = {"model": model, **method.parts(recipe, model, list(guides), device)}
     for g in guides:
         g.eval().requires_grad_(False)
     params = [p for m in trainable.values() for p in m.parameters()]
@@ -206,14 +189,15 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         for m in trainable.values():
             m.train()
         gen = epoch_generator(recipe.seed, epoch, device)
-        loss_sum, n_seen = torch.zeros((), device=device), 0
+        loss_sum, term_sums, n_seen = torch.zeros((), device=device), {}, 0
         for step, (xb, yb, idx) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
                                                            recipe.data.augment, recipe.data.input_std)):
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
             batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
-            loss = _loss(recipe, model, trainable, guides, xb, yb, gen, device, batch_logits)
+            terms = method.loss_terms(Step(recipe, trainable, list(guides), xb, yb, batch_logits, gen, device))
+            loss = total(terms)
             opt.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()
@@ -223,6 +207,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
                 scaler.step(opt)
                 scaler.update()
             loss_sum += loss.detach() * len(yb)
+            for name, term in terms.items():  # a term absent from a step (a dropped guide) adds nothing there
+                term_sums[name] = term_sums.get(name, 0) + term.detach() * len(yb)
             n_seen += len(yb)
             bar.update()
         train_loss = (loss_sum / max(n_seen, 1)).item()
@@ -236,8 +222,10 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         if not o.test_every_epoch and math.isfinite(val_acc) and not last \
                 and val_acc >= max((h["val_acc"] for h in history), default=-math.inf):
             best_val_state = {k: v.clone() for k, v in model.state_dict().items()}  # scored on test at the end
-        history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
-                            test_loss=test_loss, seconds=time.perf_counter() - t0))
+        history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss,
+                            loss_terms={k: (v / max(n_seen, 1)).item() for k, v in term_sums.items()},
+                            val_acc=val_acc, test_acc=test_acc, test_loss=test_loss,
+                            seconds=time.perf_counter() - t0))
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
                                "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
@@ -267,10 +255,10 @@ def _score_validation_selected(history: list[dict], best_val_state: dict | None,
 
 
 def has_fixed_guide_logits(recipe: Recipe) -> bool:
-    """Whether the recipe's guides give each training image the same logits every epoch: KD and DGKD without
-    augmentation (a frozen guide in eval mode), so one pass replaces one per epoch: for plain10 teaching plain2
-    that is most of the training time."""
-    return recipe.method in ("kd", "dgkd") and not recipe.data.augment
+    """Whether the recipe's guides give each training image the same logits every epoch: a method whose loss
+    needs only the guides' logits (KD, DGKD), without augmentation (a frozen guide in eval mode), so one pass
+    replaces one per epoch: for plain10 teaching plain2 that is most of the training time."""
+    return get_method(recipe.method).uses_guide_logits_only and not recipe.data.augment
 
 
 def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
@@ -278,36 +266,6 @@ def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.T
     if not has_fixed_guide_logits(recipe):
         return None
     return [predict(g, train_x, recipe.optim.precision, input_std=recipe.data.input_std) for g in guides]
-
-
-def _loss(recipe: Recipe, model, trainable, guides, xb, yb, gen, device,
-          guide_logits: list[torch.Tensor] | None = None) -> torch.Tensor:
-    precision = recipe.optim.precision
-    if recipe.method == "scratch":
-        with autocast(device, precision):
-            logits = model(xb)
-        return F.cross_entropy(logits.float(), yb)
-    if guide_logits is None:
-        want_features = recipe.method == "hint"
-        with torch.inference_mode(), autocast(device, precision):
-            guide_out = [g(xb, features=want_features) for g in guides]
-        if recipe.method == "hint":
-            s_idx, t_idx = recipe.hint_layers
-            with autocast(device, precision):
-                _, feats = model(xb, features=True)
-                return hint_loss(feats[s_idx], guide_out[0][1][t_idx].clone(), trainable["regressor"])
-        # clone: inference tensors cannot be saved for backward
-        guide_logits = [t.float().clone() for t in guide_out]
-    with autocast(device, precision):
-        logits = model(xb)
-    if recipe.method == "kd":
-        return kd_loss(logits, guide_logits[0], yb, recipe.tau, recipe.lam, recipe.kl)
-    keep = None
-    if recipe.drop == "bernoulli":
-        keep = bernoulli_keep(len(guides), recipe.keep_prob, gen)
-    elif recipe.drop == "fixed":
-        keep = fixed_drop_keep(len(guides), recipe.drop_num, gen)
-    return dgkd_loss(logits, guide_logits, yb, recipe.tau, recipe.lam, keep, recipe.kl)
 
 
 def _validation_selected(history: list[dict]) -> int | None:

@@ -37,7 +37,8 @@ def test_history_has_one_entry_per_epoch_and_three_named_accuracies(split):
     _, history = train(recipe, split, log=quiet)
     assert len(history["epochs"]) == recipe.optim.epochs
     epoch = history["epochs"][-1]
-    assert set(epoch) == {"epoch", "lr", "train_loss", "val_acc", "test_acc", "test_loss", "seconds"}
+    assert set(epoch) == {"epoch", "lr", "train_loss", "loss_terms", "val_acc", "test_acc", "test_loss", "seconds"}
+    assert list(epoch["loss_terms"]) == ["ce"] and epoch["loss_terms"]["ce"] == pytest.approx(epoch["train_loss"])
     assert set(history["summary"]) == {"final_test_acc", "val_selected_test_acc", "best_test_acc", "train_seconds"}
 
 
@@ -156,3 +157,14 @@ def test_fp16_trains_with_a_gradient_scaler_and_resumes_bitwise(split, tmp_path)
     assert "scaler" in torch.load(checkpoint, weights_only=False)
     resumed, _ = train(recipe, split, checkpoint=checkpoint, log=quiet)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_the_history_logs_each_loss_term_and_they_sum_to_the_training_loss(split):
+    teacher, _ = train(tiny(scratch("plain4", "smoke", 0)), split, log=quiet)
+    for recipe, names in [(tiny(chain(["plain4", "plain2"], "smoke", 0)), ["ce", "kd"]),
+                          (tiny(dgkd(["plain4", "plain4", "plain2"], "smoke", 0)),
+                           ["guide 0", "guide 1"])]:
+        _, history = train(recipe, split, guides=[teacher] * len(recipe.guides), log=quiet)
+        for epoch in history["epochs"]:
+            assert sorted(epoch["loss_terms"]) == names
+            assert sum(epoch["loss_terms"].values()) == pytest.approx(epoch["train_loss"], rel=1e-5)

@@ -1,0 +1,86 @@
+"""What a distillation method is to the training loop, which knows no method by name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from ..precision import autocast
+
+if TYPE_CHECKING:
+    from ..recipes import Recipe
+
+
+@dataclass
+class Step:
+    """One training step as a method sees it. x: images (B, 3, 32, 32), normalised; y: labels (B,); parts: the
+    trainable modules by name ("model", and whatever the method added); guides: frozen, in eval mode;
+    fixed_logits: each guide's logits (B, classes) on these images, where the method takes them precomputed."""
+
+    recipe: Recipe
+    parts: dict[str, nn.Module]
+    guides: list[nn.Module]
+    x: torch.Tensor
+    y: torch.Tensor
+    fixed_logits: list[torch.Tensor] | None
+    generator: torch.Generator
+    device: torch.device
+
+    @property
+    def model(self) -> nn.Module:
+        return self.parts["model"]
+
+    def autocast(self):
+        return autocast(self.device, self.recipe.optim.precision)
+
+    def guide_outputs(self, features: bool = False) -> list:
+        """Each guide's output on the batch, without gradients: logits (B, classes), or with `features`
+        (logits, [feature map (B, C, H, W) of each block])."""
+        with torch.inference_mode(), self.autocast():
+            return [g(self.x, features=features) for g in self.guides]
+
+    def guide_logits(self) -> list[torch.Tensor]:
+        """Each guide's logits (B, classes) in float32: the precomputed ones, else computed now."""
+        if self.fixed_logits is not None:
+            return self.fixed_logits
+        return [t.float().clone() for t in self.guide_outputs()]  # clone: inference tensors cannot be saved
+
+
+class Method:
+    """A distillation method: its name in recipes, how many guides it takes, the recipe fields it needs, the
+    trainable parts it adds to the model, and its loss as named terms whose sum is the training loss."""
+
+    name = ""
+    guides = (0, 0)  # the fewest and the most guides a recipe of this method has
+    # True where the loss needs each guide's logits on the batch's images and nothing else: on images that are
+    # never augmented they are computed once for the whole training set (a frozen guide in eval mode)
+    uses_guide_logits_only = False
+
+    def check(self, recipe: Recipe) -> None:
+        """Raise ValueError for a recipe this method cannot train."""
+        least, most = self.guides
+        if not least <= len(recipe.guides) <= most:
+            raise ValueError(f"method {self.name!r} takes {self.guides} guides, got {len(recipe.guides)}")
+
+    def parts(self, recipe: Recipe, model: nn.Module, guides: list[nn.Module],
+              device: torch.device) -> dict[str, nn.Module]:
+        """Trainable modules besides the model (trained with it, saved in its resume points)."""
+        return {}
+
+    def loss_terms(self, step: Step) -> dict[str, torch.Tensor]:
+        """The loss of one step as named scalar terms; the training minimises their sum."""
+        raise NotImplementedError
+
+
+def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The training loss: the sum of a method's terms."""
+    return torch.stack(list(terms.values())).sum()
+
+
+def feature_channels(model: nn.Module, block: int, device: torch.device) -> int:
+    """Channels of the feature map after `block` (0-based) of `model`."""
+    with torch.no_grad():
+        _, feats = model.eval()(torch.zeros(2, 3, 32, 32, device=device), features=True)
+    return feats[block].shape[1]
