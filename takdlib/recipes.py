@@ -68,6 +68,7 @@ class Recipe:
     drop_num: int = 0  # fixed: number of guides dropped per step
     hint_layers: tuple[int, int] | None = None  # (student guided block, teacher hint block)
     init: "Recipe | None" = None  # start from this recipe's weights (FitNets stage 2)
+    method_weight: float | None = None  # the weight of a method's own term (AT's β, FSP's λ); None: it has none
     profile: str = ""  # the profile's name, for people reading the store; part of the address
 
     def __post_init__(self):
@@ -87,7 +88,7 @@ class Recipe:
 
     def address(self) -> str:
         """sha256 of the canonical JSON of the whole recipe, guides included."""
-        blob = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        blob = json.dumps(_hashed(asdict(self)), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def describe(self) -> str:
@@ -104,6 +105,19 @@ class Recipe:
 
     def short(self) -> str:
         return f"{self.describe()} seed {self.seed} {self.profile}".strip()
+
+
+# fields added after stores were written, hashed only when they differ from these defaults, so that every
+# recipe written before them keeps its address
+_HASHED_WHEN_SET = {"method_weight": None}
+
+
+def _hashed(d: dict) -> dict:
+    """A recipe's asdict() as its address hashes it (guides and init likewise)."""
+    d = {k: v for k, v in d.items() if not (k in _HASHED_WHEN_SET and v == _HASHED_WHEN_SET[k])}
+    d["guides"] = [_hashed(g) for g in d["guides"]]
+    d["init"] = None if d["init"] is None else _hashed(d["init"])
+    return d
 
 
 def recipe_from_dict(d: dict) -> Recipe:

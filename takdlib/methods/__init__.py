@@ -3,13 +3,15 @@
 A new method is a module with a `Method` subclass and one line in `METHODS` below; the training loop, the
 recipes and the store need no change.
 """
+from .attention import Attention
 from .base import Method, Step, total
 from .dgkd import DGKD
+from .fsp import FSP
 from .hint import Hint
 from .kd import KD
 from .scratch import Scratch
 
-METHODS: dict[str, Method] = {m.name: m for m in (Scratch(), KD(), DGKD(), Hint())}
+METHODS: dict[str, Method] = {m.name: m for m in (Scratch(), KD(), DGKD(), Hint(), Attention(), FSP())}
 
 
 def get_method(name: str) -> Method:

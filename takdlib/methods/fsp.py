@@ -1,0 +1,45 @@
+"""Flow of solution procedure (Yim et al., CVPR 2017): the student's FSP matrices, the Gram matrices between
+consecutive blocks' feature maps, follow the teacher's. Trained in one stage beside the labels'
+cross-entropy: CE + λ · Σ_i mean((G_s^i − G_t^i)²), where the paper first trains on the FSP loss alone."""
+import torch
+import torch.nn.functional as F
+
+from .base import Method, Step, feature_shapes
+
+
+def fsp_matrix(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """(B, C1, H1, W1), (B, C2, H2, W2) -> (B, C1, C2): Σ over positions of first · second / (H · W), the
+    larger map average-pooled to the smaller's size first."""
+    size = min(first.shape[-2:], second.shape[-2:])
+    first, second = F.adaptive_avg_pool2d(first.float(), size), F.adaptive_avg_pool2d(second.float(), size)
+    return first.flatten(2) @ second.flatten(2).transpose(1, 2) / (size[0] * size[1])
+
+
+def fsp_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
+    """Σ over consecutive block pairs of the mean squared difference of the two models' FSP matrices."""
+    pairs = zip(zip(student[:-1], student[1:]), zip(teacher[:-1], teacher[1:]))
+    return torch.stack([(fsp_matrix(*s) - fsp_matrix(*t)).pow(2).mean() for s, t in pairs]).sum()
+
+
+class FSP(Method):
+    name = "fsp"
+    guides = (1, 1)
+
+    def check(self, recipe) -> None:
+        super().check(recipe)
+        if recipe.method_weight is None:
+            raise ValueError("method 'fsp' needs method_weight: λ, the weight of the FSP term")
+
+    def parts(self, recipe, model, guides, device) -> dict:
+        student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
+        if [s[0] for s in student] != [t[0] for t in teacher]:
+            raise ValueError(f"FSP compares matrices of the same channels: the student's blocks are {student}, "
+                             f"the teacher's {teacher} (channels, height, width)")
+        return {}
+
+    def loss_terms(self, step: Step) -> dict:
+        ((_, teacher_features),) = step.guide_outputs(features=True)
+        with step.autocast():
+            logits, features = step.model(step.x, features=True)
+        return {"ce": F.cross_entropy(logits.float(), step.y),
+                "fsp": step.recipe.method_weight * fsp_loss(features, [t.clone() for t in teacher_features])}
