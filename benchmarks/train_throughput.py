@@ -24,14 +24,14 @@ import torchvision.transforms as T
 
 from takdlib.data import MEAN, STD, load_arrays, make_split
 from takdlib.models import build_model
-from takdlib.recipes import scratch
+from takdlib.profiles import recipes_for
 from takdlib.train import train
 
 BATCH = 128
 
 
 def ours(name: str, arrays, steps: int, precision: str) -> float:
-    recipe = scratch(name, "smoke", 0)
+    recipe = recipes_for("smoke").scratch(name, 0)
     per_class = steps * BATCH // 10
     recipe = replace(recipe, data=replace(recipe.data, train_per_class=per_class, val_per_class=0, test_per_class=0,
                                           augment=True),

@@ -20,7 +20,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .recipes import PROFILES, ROLES, STUDENT_SEED_STRIDE, Profile, Recipe, get_profile, recipe_from_dict
+from .profiles import PROFILES, evidence_profile, get_profile
+from .recipes import ROLES, STUDENT_SEED_STRIDE, Profile, Recipe, recipe_from_dict
 
 CLASSES = {"cifar10": 10, "cifar100": 100}
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
@@ -74,7 +75,7 @@ def census(store_root: str | Path, profile: str) -> Counter:
     """Entry -> number of trainings per seed, from every model of `profile` in a store."""
     p = get_profile(profile)
     recipes = [recipe_from_dict(json.loads(f.read_text())) for f in sorted(Path(store_root).glob("*/*/recipe.json"))]
-    # a seed's further students (recipes.student_seeds) are left out: `trainings` adds the target profile's
+    # a seed's further students (Recipes.student_seeds) are left out: `trainings` adds the target profile's
     recipes = [r for r in recipes if r.profile == profile and r.seed < STUDENT_SEED_STRIDE]
     if not recipes:
         raise ValueError(f"{store_root} holds no model of profile {profile!r}: run it first "
@@ -186,7 +187,8 @@ def table(counts: Counter, source: str, images_per_second: dict[str, float], dev
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--census", default=str(DEFAULT_CENSUS), help="a census JSON (default: results/census.json)")
-    parser.add_argument("--from-store", metavar="ROOT", help="write the census of the cpu models in this store first")
+    parser.add_argument("--from-store", metavar="ROOT",
+                        help="write the census of the evidence profile's models in this store first")
     parser.add_argument("--rates", help="images/s per architecture, JSON written by benchmarks/gpu_throughput.py --json")
     parser.add_argument("--assume-tflops", type=float, metavar="T",
                         help="no measurement: a device assumed to sustain T TFLOP/s on every model (FLOPs counted)")
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device-name", default="assumed device", help="the device's name in the table (--assume-tflops)")
     args = parser.parse_args(argv)
     if args.from_store:
-        write_census(census(args.from_store, "cpu"), Path(args.census), "cpu")
+        name = evidence_profile().name
+        write_census(census(args.from_store, name), Path(args.census), name)
         print(f"wrote {args.census}")
     source, counts = read_census(args.census)
     if args.rates:

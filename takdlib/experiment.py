@@ -11,19 +11,20 @@ import pandas as pd
 from .cluster import train_on_cluster
 from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
-from .recipes import Profile, Recipe, get_profile
+from .profiles import get_profile
+from .recipes import Profile, Recipe, Recipes
 from .report import write_json
 from .store import Store
 from .train import resolve_device
 
 
 
-def output_root(profile: str, out_dir: str | None = None) -> Path:
-    """The cpu profile's outputs are the committed evidence (figures/, results/ at the repository top);
-    any other profile writes under runs/<profile>/ so it never overwrites them."""
+def output_root(profile: Profile, out_dir: str | None = None) -> Path:
+    """Where a run's figures/ and results/ go: `out_dir` when given, else the repository's top for the
+    profile whose outputs are the committed evidence, else runs/<profile>/, so it never overwrites them."""
     if out_dir:
         return Path(out_dir).expanduser().resolve()
-    return REPO_ROOT if profile == "cpu" else REPO_ROOT / "runs" / profile
+    return REPO_ROOT if profile.evidence else REPO_ROOT / "runs" / profile.name
 
 
 @dataclass
@@ -37,6 +38,11 @@ class Experiment:
     results_dir: Path
     client: object = None  # a dask.distributed Client when trainings run on a cluster (takdlib.cluster)
 
+    @property
+    def recipes(self) -> Recipes:
+        """The builders of this notebook's recipes: its profile, on its dataset."""
+        return Recipes(self.profile, self.dataset)
+
     def get(self, recipe: Recipe):
         return self.store.get(recipe)
 
@@ -46,7 +52,7 @@ class Experiment:
         acc is the final-epoch test accuracy; val_selected is the test accuracy at the epoch of best
         validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number,
         None unless the profile scores the test set every epoch). A row may hold several recipes, the
-        students of one seed (`recipes.student_seeds`): its accuracies are their means, `students` says how
+        students of one seed (`Recipes.student_seeds`): its accuracies are their means, `students` says how
         many, `student_accs` lists their final-epoch test accuracies, and seed is the first one's.
         """
         rows = [(labels, (r,) if isinstance(r, Recipe) else tuple(r)) for labels, r in rows]
@@ -126,7 +132,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
     this process (cluster: "local:N" or "tcp://HOST:PORT" trains on Dask workers, see takdlib.cluster)."""
     p = get_profile(profile)
     resolve_device(device)
-    root = output_root(profile, out_dir)
+    root = output_root(p, out_dir)
     store_root = resolve_store(store)
     client = None
     if cluster:

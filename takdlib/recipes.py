@@ -2,10 +2,10 @@
 
 A Recipe names the architecture, data, optimisation, method and its hyperparameters, the seed, and the
 recipes of its guides (recursively). `Recipe.address()` hashes all of it; the store keys models by it.
-Profiles (smoke / cpu / gpu / paper / paper_code) live here and nowhere else. A profile trains models in one
-of three roles: a *teacher* (a model trained alone to teach others: the head of every chain), an *assistant*
-(a model trained to teach after it was taught, or a TA trained alone to stand in for one), and a *student*
-(the last model of a chain, and the students trained alone that it is compared with).
+A `Profile` (their table is `takdlib.profiles`) trains models in one of three roles: a *teacher* (a model
+trained alone to teach others: the head of every chain), an *assistant* (a model trained to teach after it was
+taught, or a TA trained alone to stand in for one), and a *student* (the last model of a chain, and the
+students trained alone that it is compared with). `Recipes` builds every recipe of one profile.
 """
 from __future__ import annotations
 
@@ -200,6 +200,9 @@ class Profile:
     students_per_seed: int = 1
     cheap_students: tuple[str, ...] = ()  # the architectures that get students_per_seed (others: one)
     note: str = ""
+    # its outputs are the committed evidence (figures/ and results/ at the repository's top); any other profile
+    # writes under runs/<name>/, so it never overwrites them
+    evidence: bool = False
 
     def __post_init__(self):
         _check(isinstance(self.students_per_seed, int) and self.students_per_seed >= 1, "students_per_seed",
@@ -218,219 +221,103 @@ class Profile:
         return self.student.data
 
 
-def _one_regime(data: DataSpec, optim: Optim) -> Regime:
-    return Regime(data, optim, optim)
-
-
-def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regime]:
-    """Every role trained alike, as in the papers."""
-    return {role: Regime(data, plain, resnet) for role in ROLES}
-
-
-_SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
-_SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
-# cpu: teachers learn once, with crop + flip, and every experiment shares them: plain teachers from every
-# training image (4,900 per class) for 4 epochs, the one regime in which plain8 beat plain6; ResNet teachers from
-# 1,000 per class for 12 epochs. Students learn from 250 per class without augmentation (as in the TAKD code),
-# where a teacher's soft targets have the most to add; assistants (TAs) learn from 1,000 per class without
-# augmentation, so that a TA really lies between its teacher and its student. Teachers are scored on the whole test set: the premise
-# rows compare teachers with each other, and a difference of two teachers has a sampling sd of about 0.57 points
-# on 5,000 images (measured from their disagreements), as large as the effects those rows look for. Epochs are
-# what fits the hour on two cores (the cold run is its own evidence: results/manifest.json). bf16 autocast: on
-# CPUs with native bf16 (AMX / AVX512_BF16) it trains these models 1.6-2.2x faster than fp32
-# (benchmarks/RESULTS.md), which buys a fourth seed and ResNets trained longer. Where bf16 is emulated it is 2-3x
-# *slower* than fp32: `cpu_fp32` is the same design in fp32, and the runner says so.
-# Why each setting is what it is: benchmarks/PILOTS.md (the pilots, their seeds and scripts).
-_CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
-_CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=None, test_per_class=None, augment=True)
-_CPU_TEACHER_RESNET_DATA = replace(_CPU_TEACHER_DATA, train_per_class=1000)
-_CPU_STUDENT_PLAIN = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
-_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=15)
-_CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
-_CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
-_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=8)
-_CPU_TEACHER_PLAIN = Optim(epochs=4, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
-_CPU_TEACHER_RESNET = Optim(epochs=12, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
-_FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
-# gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
-# estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
-# assistants and students learn from logits computed once, as the TAKD code (no augmentation).
-_GPU_STUDENT_DATA = DataSpec(train_per_class=None, val_per_class=100, test_per_class=None)
-_GPU_TEACHER_DATA = replace(_GPU_STUDENT_DATA, augment=True)
-_GPU_STUDENT_PLAIN = Optim(epochs=15, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
-_GPU_STUDENT_RESNET = replace(_GPU_STUDENT_PLAIN, lr=0.1)
-_GPU_TEACHER_PLAIN = replace(_GPU_STUDENT_PLAIN, epochs=30)
-_GPU_TEACHER_RESNET = replace(_GPU_STUDENT_RESNET, epochs=30)
-# the TAKD paper's text: Nesterov SGD, lr 0.1 (plain CNNs constant; ResNets /10 at epochs 80 and 120),
-# 150 epochs, weight decay 1e-4, inputs normalised to standard deviation 0.5
-_TEXT_DATA = replace(_FULL, input_std=0.5)
-_TEXT_PLAIN = Optim(epochs=150, lr=0.1, schedule="constant", nesterov=True)
-_TEXT_RESNET = Optim(epochs=150, lr=0.1, schedule="step", milestones=(80, 120), nesterov=True)
-# the TAKD code: plain momentum, 160 epochs, lr 0.01 for plain CNNs, its ResNet schedule bug, element-mean KL
-_CODE_PLAIN = Optim(epochs=160, lr=0.01, schedule="constant")
-_CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
-
-PROFILES: dict[str, Profile] = {
-    "smoke": Profile(
-        name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
-        teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
-        tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
-        students_per_seed=2, cheap_students=("plain2",),
-        note="every code path in seconds; no claim is judged",
-    ),
-    "cpu": Profile(
-        name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
-        assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
-        teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET, _CPU_TEACHER_RESNET_DATA),
-        tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
-        students_per_seed=3, cheap_students=("plain2",),
-        note="teachers, assistants and students in three regimes sized for 2 cores with native bf16 (a cold run "
-             "of at most 90 minutes); every claim judged",
-    ),
-    "gpu": Profile(
-        name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
-        assistant=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
-        teacher=Regime(_GPU_TEACHER_DATA, _GPU_TEACHER_PLAIN, _GPU_TEACHER_RESNET),
-        tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"), landscape_images=2000,
-        note="full CIFAR (100 images per class held out for validation); teachers 30 epochs with crop + flip, "
-             "assistants and students 15 epochs without; bf16; 3 seeds; about an hour of one H100 (estimated)",
-    ),
-    "paper": Profile(
-        name="paper", **_same_for_all(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
-        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
-        landscape_steps=41, landscape_images=10000,
-        note="the TAKD paper's stated protocol (full data, 150 epochs, Nesterov, lr 0.1, ResNet drops at 80 and "
-             "120, inputs at std 0.5); for GPUs",
-    ),
-    "paper_code": Profile(
-        name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
-        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
-        landscape_steps=41, landscape_images=10000,
-        note="the TAKD code's protocol (160 epochs, momentum, lr 0.01 plain / its ResNet schedule, element-mean "
-             "KL, no augmentation, its seeds); for GPUs",
-    ),
-}
-
-
-def in_precision(p: Profile, precision: str, note: str) -> Profile:
-    """The same profile with every role trained in `precision` (a profile of its own, named
-    <name>_<precision>: other numerics, other models)."""
-    twin = {role: replace(r, plain=replace(r.plain, precision=precision),
-                          resnet=replace(r.resnet, precision=precision))
-            for role in ROLES for r in (p.regime(role),)}
-    return replace(p, name=f"{p.name}_{precision}", note=note, **twin)
-
-
-PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design in fp32, for CPUs without "
-                                    "native bf16 (AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
-PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design in fp16 with a gradient "
-                                    "scaler, for GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
-
-
-def get_profile(name: str) -> Profile:
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
-    return PROFILES[name]
-
-
-def scratch(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10", role: str = "student",
-            **overrides) -> Recipe:
-    """A model trained alone (cross-entropy only), in the profile's regime for `role`: "teacher" for the
-    head of a chain, "assistant" for a scratch TA, "student" for a student trained alone (NOKD)."""
-    p = get_profile(profile) if isinstance(profile, str) else profile
-    regime = p.regime(role)
-    return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=dataset), optim=regime.optim_for(arch), seed=seed,
-                  tau=p.tau, lam=p.lam, kl=p.kl, profile=p.name, **overrides)
-
-
-def teacher(arch: str, profile: str | Profile, seed: int, dataset: str = "cifar10") -> Recipe:
-    """A model trained alone to teach: `scratch(..., role="teacher")`."""
-    return scratch(arch, profile, seed, dataset, role="teacher")
-
-
-def distill(arch: str, teacher: Recipe, role: str = "student", **overrides) -> Recipe:
-    """`arch` trained by KD from `teacher` in the teacher's profile's regime for `role` ("student", or
-    "assistant" for a TA), on the teacher's dataset, with the teacher's seed and KL reduction unless overridden."""
-    p = get_profile(teacher.profile)
-    regime = p.regime(role)
-    fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset), optim=regime.optim_for(arch),
-                  seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau, lam=p.lam, kl=teacher.kl,
-                  profile=p.name)
-    fields.update(overrides)
-    return Recipe(**fields)
-
-
-def chain(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int, dataset: str = "cifar10",
-          **overrides) -> Recipe:
-    """Teacher -> TA(s) -> student: `chain(["plain10", "plain4", "plain2"], "cpu", 0)` is TAKD.
-
-    overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a teacher,
-    the models between are assistants, the last is a student.
-    """
-    recipe = teacher(archs[0], profile, seed, dataset)
-    for i, arch in enumerate(archs[1:], start=2):
-        recipe = distill(arch, recipe, role="student" if i == len(archs) else "assistant", **overrides)
-    return recipe
-
-
-def dgkd(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int, dataset: str = "cifar10",
-         drop: str = "none", keep_prob: float = 0.75, drop_num: int = 1) -> Recipe:
-    """Densely guided chain: every TA and the student learn from the teacher and all larger TAs.
-
-    Guide dropping (`drop`) applies to the student only, as in the DGKD paper and code.
-    """
-    head = teacher(archs[0], profile, seed, dataset)
-    guides = [head]
-    for arch in archs[1:-1]:
-        # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
-        ta = (distill(arch, head, role="assistant") if len(guides) == 1
-              else distill(arch, head, role="assistant", method="dgkd", guides=tuple(guides)))
-        guides.append(ta)
-    extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
-    if drop not in extra:
-        raise ValueError(f"unknown drop mode {drop!r}; known: {', '.join(extra)}")
-    return distill(archs[-1], head, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
-
-
-def baselines(archs: list[str] | tuple[str, ...], profile: str | Profile, seed: int,
-              dataset: str = "cifar10", **overrides) -> dict[str, Recipe]:
-    """NOKD (student alone), BLKD (teacher -> student) and TAKD (the whole chain) for one seed."""
-    return {"NOKD": scratch(archs[-1], profile, seed, dataset),
-            "BLKD": chain([archs[0], archs[-1]], profile, seed, dataset, **overrides),
-            "TAKD": chain(archs, profile, seed, dataset, **overrides)}
-
-
 STUDENT_SEED_STRIDE = 1000  # the k-th student of seed s has seed s + k * STUDENT_SEED_STRIDE
 
 
-def student_seeds(recipe: Recipe) -> tuple[Recipe, ...]:
-    """The student `recipe` once per student seed of its seed: seeds s, s + 1000, ... (`students_per_seed` of
-    them when its architecture is one of the profile's cheap students, else just s), guides unchanged. The
-    first is `recipe` itself. A notebook measures them as one row, their accuracies averaged."""
-    p = get_profile(recipe.profile)
-    n = p.students_per_seed if recipe.arch in p.cheap_students else 1
-    return tuple(replace(recipe, seed=recipe.seed + k * STUDENT_SEED_STRIDE) for k in range(n))
+@dataclass(frozen=True)
+class Recipes:
+    """The recipes of one profile and dataset: every builder the notebooks use, bound to a `Profile` object
+    (registered or not), so nothing is looked up by name. A model's role picks the profile's regime: "teacher"
+    for the head of a chain, "assistant" for a TA (or a scratch TA standing in for one), "student" for the last
+    model of a chain and the students trained alone it is compared with."""
 
+    profile: Profile
+    dataset: str = "cifar10"
 
-def fitnet(student: str, teacher: Recipe, hint_layers: tuple[int, int], hint_epochs: int | None = None) -> Recipe:
-    """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
-    through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there. The two
-    stages share the student's epochs (stage 1 half of them by default), so a FitNets student trains as
-    many epochs as a student of KD alone."""
-    optim = get_profile(teacher.profile).student.optim_for(student)
-    if optim.epochs < 2:
-        raise ValueError(f"FitNets needs at least 2 student epochs to share between its stages, got {optim.epochs}")
-    hint_epochs = hint_epochs or optim.epochs // 2
-    if not 1 <= hint_epochs < optim.epochs:
-        raise ValueError(f"hint_epochs must be in [1, {optim.epochs - 1}] (the student trains {optim.epochs} "
-                         f"epochs in all), got {hint_epochs}")
-    stage1 = distill(student, teacher, method="hint", hint_layers=hint_layers, optim=replace(optim, epochs=hint_epochs))
-    return distill(student, teacher, init=stage1, optim=replace(optim, epochs=optim.epochs - hint_epochs))
+    def on(self, dataset: str) -> "Recipes":
+        """The same profile's recipes on another dataset."""
+        return replace(self, dataset=dataset)
+
+    def scratch(self, arch: str, seed: int, role: str = "student", **overrides) -> Recipe:
+        """`arch` trained alone (cross-entropy only) in the regime of `role`."""
+        p, regime = self.profile, self.profile.regime(role)
+        return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=self.dataset),
+                      optim=regime.optim_for(arch), seed=seed, tau=p.tau, lam=p.lam, kl=p.kl, profile=p.name,
+                      **overrides)
+
+    def teacher(self, arch: str, seed: int) -> Recipe:
+        """A model trained alone to teach: `scratch(..., role="teacher")`."""
+        return self.scratch(arch, seed, role="teacher")
+
+    def distill(self, arch: str, teacher: Recipe, role: str = "student", **overrides) -> Recipe:
+        """`arch` trained by KD from `teacher` in the regime of `role` ("student", or "assistant" for a TA), on
+        the teacher's dataset, with the teacher's seed and KL reduction unless overridden."""
+        p, regime = self.profile, self.profile.regime(role)
+        fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset),
+                      optim=regime.optim_for(arch), seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau,
+                      lam=p.lam, kl=teacher.kl, profile=p.name)
+        fields.update(overrides)
+        return Recipe(**fields)
+
+    def chain(self, archs: list[str] | tuple[str, ...], seed: int, **overrides) -> Recipe:
+        """Teacher -> TA(s) -> student: `chain(["plain10", "plain4", "plain2"], 0)` is TAKD.
+
+        overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a
+        teacher, the models between are assistants, the last is a student.
+        """
+        recipe = self.teacher(archs[0], seed)
+        for i, arch in enumerate(archs[1:], start=2):
+            recipe = self.distill(arch, recipe, role="student" if i == len(archs) else "assistant", **overrides)
+        return recipe
+
+    def dgkd(self, archs: list[str] | tuple[str, ...], seed: int, drop: str = "none", keep_prob: float = 0.75,
+             drop_num: int = 1) -> Recipe:
+        """Densely guided chain: every TA and the student learn from the teacher and all larger TAs.
+
+        Guide dropping (`drop`) applies to the student only, as in the DGKD paper and code.
+        """
+        head = self.teacher(archs[0], seed)
+        guides = [head]
+        for arch in archs[1:-1]:
+            # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
+            ta = (self.distill(arch, head, role="assistant") if len(guides) == 1
+                  else self.distill(arch, head, role="assistant", method="dgkd", guides=tuple(guides)))
+            guides.append(ta)
+        extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
+        if drop not in extra:
+            raise ValueError(f"unknown drop mode {drop!r}; known: {', '.join(extra)}")
+        return self.distill(archs[-1], head, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
+
+    def baselines(self, archs: list[str] | tuple[str, ...], seed: int, **overrides) -> dict[str, Recipe]:
+        """NOKD (student alone), BLKD (teacher -> student) and TAKD (the whole chain) for one seed."""
+        return {"NOKD": self.scratch(archs[-1], seed),
+                "BLKD": self.chain([archs[0], archs[-1]], seed, **overrides),
+                "TAKD": self.chain(archs, seed, **overrides)}
+
+    def student_seeds(self, recipe: Recipe) -> tuple[Recipe, ...]:
+        """The student `recipe` once per student seed of its seed: seeds s, s + 1000, ... (`students_per_seed`
+        of them when its architecture is one of the profile's cheap students, else just s), guides unchanged.
+        The first is `recipe` itself. A notebook measures them as one row, their accuracies averaged."""
+        p = self.profile
+        n = p.students_per_seed if recipe.arch in p.cheap_students else 1
+        return tuple(replace(recipe, seed=recipe.seed + k * STUDENT_SEED_STRIDE) for k in range(n))
+
+    def fitnet(self, student: str, teacher: Recipe, hint_layers: tuple[int, int],
+               hint_epochs: int | None = None) -> Recipe:
+        """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
+        through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there. The two
+        stages share the student's epochs (stage 1 half of them by default), so a FitNets student trains as
+        many epochs as a student of KD alone."""
+        optim = self.profile.student.optim_for(student)
+        if optim.epochs < 2:
+            raise ValueError(f"FitNets needs at least 2 student epochs to share between its stages, got {optim.epochs}")
+        hint_epochs = hint_epochs or optim.epochs // 2
+        if not 1 <= hint_epochs < optim.epochs:
+            raise ValueError(f"hint_epochs must be in [1, {optim.epochs - 1}] (the student trains {optim.epochs} "
+                             f"epochs in all), got {hint_epochs}")
+        stage1 = self.distill(student, teacher, method="hint", hint_layers=hint_layers,
+                              optim=replace(optim, epochs=hint_epochs))
+        return self.distill(student, teacher, init=stage1, optim=replace(optim, epochs=optim.epochs - hint_epochs))
 
 
 def augmented(recipe: Recipe) -> Recipe:
@@ -443,32 +330,3 @@ def with_data(recipe: Recipe, **changes) -> Recipe:
     return replace(recipe, data=replace(recipe.data, **changes),
                    guides=tuple(with_data(g, **changes) for g in recipe.guides),
                    init=None if recipe.init is None else with_data(recipe.init, **changes))
-
-
-def describe_profile(profile: str | Profile) -> str:
-    """The profile's settings per role, as text for a notebook to print (so no setting is typed twice)."""
-    p = get_profile(profile) if isinstance(profile, str) else profile
-
-    def per_class(n):
-        return "all" if n is None else f"{n}"
-
-    lines = [f"profile {p.name}: {p.note}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
-    if p.students_per_seed > 1 and p.cheap_students:
-        lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
-                     f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")
-    def images(d: DataSpec) -> str:
-        return (f"{per_class(d.train_per_class)} training / {d.val_per_class} validation / "
-                f"{per_class(d.test_per_class)} test images per class, "
-                f"{'crop + flip' if d.augment else 'no augmentation'}, inputs at std {d.input_std}")
-
-    for role in ROLES:
-        r = p.regime(role)
-        lines.append(f"{role}s: {images(r.data)}")
-        for family, o in (("plain", r.plain), ("resnet", r.resnet)):
-            if r.data_for(family) != r.data:
-                lines.append(f"  {family}: {images(r.data_for(family))}")
-            lines.append(f"  {family}: {o.epochs} epochs, lr {o.lr} {o.schedule}"
-                         f"{' ' + str(o.milestones) if o.milestones else ''}, batch {o.batch_size}, "
-                         f"{'Nesterov ' if o.nesterov else ''}momentum {o.momentum}, weight decay {o.weight_decay}, "
-                         f"{o.precision}")
-    return "\n".join(lines)

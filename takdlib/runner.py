@@ -20,7 +20,8 @@ import papermill as pm
 from .budget import census, write_census
 from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
-from .recipes import PROFILES, ROLES
+from .profiles import PROFILES, get_profile
+from .recipes import ROLES
 from .report import claims_markdown_file, claims_table, format_claims, replication, write_json
 from .train import PROGRESS_ENV, resolve_device
 
@@ -330,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cluster:
         params["cluster"] = args.cluster
     paths = notebook_paths(args.only)
-    committed_root = output_root(args.profile, extra.get("out_dir"))
+    committed_root = output_root(get_profile(args.profile), extra.get("out_dir"))
     if args.replicate is not None:
         params["seeds"] = replication_seeds(args.profile, args.replicate)
         params["out_dir"] = str(REPO_ROOT / "runs" / f"{args.profile}-replicate")
@@ -339,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         check_parameters(path, params)
 
-    root = output_root(args.profile, params.get("out_dir"))
+    root = output_root(get_profile(args.profile), params.get("out_dir"))
     refuse_dirty_evidence(root, args.allow_dirty)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/

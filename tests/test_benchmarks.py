@@ -40,7 +40,8 @@ def test_device_check_is_valid_bash():
 def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpeg_archive, monkeypatch, capsys):
     from dataclasses import replace
 
-    from takdlib.recipes import scratch, with_data
+    from takdlib.recipes import with_data
+    from takdlib.profiles import recipes_for
     from takdlib.store import Store
 
     sys.path.insert(0, str(REPO / "benchmarks"))
@@ -49,7 +50,7 @@ def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpe
     finally:
         sys.path.pop(0)
     monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
-    recipe = with_data(scratch("plain2", "smoke", 0), train_per_class=3, val_per_class=1, test_per_class=None)
+    recipe = with_data(recipes_for("smoke").scratch("plain2", 0), train_per_class=3, val_per_class=1, test_per_class=None)
     for name in ("old", "new"):
         Store(tmp_path / name, jpeg_archive, log=lambda _: None).get(recipe)
     Store(tmp_path / "new", jpeg_archive, log=lambda _: None).get(replace(recipe, seed=1))  # only in the new one

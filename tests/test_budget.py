@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from takdlib import budget
-from takdlib.recipes import augmented, chain, fitnet, get_profile, student_seeds, teacher
+from takdlib.recipes import augmented
+from takdlib.profiles import get_profile, recipes_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ def fake_store(root: Path, recipes) -> Path:
 def takd_graph(seeds=None):
     out = []
     for s in seeds or get_profile("cpu").seeds:  # the census divides by the profile's seeds
-        student = chain(["plain10", "plain4", "plain2"], "cpu", s)
+        student = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], s)
         out += [student, student.guides[0], student.guides[0].guides[0]]
     return out
 
@@ -36,9 +37,9 @@ def test_census_counts_trainings_per_seed_by_role(tmp_path):
 
 
 def test_variants_keep_their_role_and_resnets_are_named_by_chain_position(tmp_path):
-    head = teacher("plain10", "cpu", 0)
-    hint_stage = fitnet("resnet14", head, hint_layers=(1, 2)).init
-    counts = budget.census(fake_store(tmp_path, [augmented(chain(["plain10", "plain2"], "cpu", 0)), hint_stage]), "cpu")
+    head = recipes_for("cpu").teacher("plain10", 0)
+    hint_stage = recipes_for("cpu").fitnet("resnet14", head, hint_layers=(1, 2)).init
+    counts = budget.census(fake_store(tmp_path, [augmented(recipes_for("cpu").chain(["plain10", "plain2"], 0)), hint_stage]), "cpu")
     assert budget.Entry("plain2", "student", "cifar10", ("plain10",), 1.0, True) in counts
     share = round(hint_stage.optim.epochs / get_profile("cpu").student.resnet.epochs, 3)  # FitNets' stage 1: about half
     assert 0 < share < 1
@@ -85,7 +86,7 @@ def test_the_committed_census_round_trips_and_the_readme_table_is_its_output():
 
 def test_further_students_of_a_seed_are_left_out_of_the_census_and_priced_per_target_profile(tmp_path):
     cpu = get_profile("cpu")
-    students = [r for s in cpu.seeds for r in student_seeds(chain(["plain10", "plain2"], "cpu", s))]
+    students = [r for s in cpu.seeds for r in recipes_for("cpu").student_seeds(recipes_for("cpu").chain(["plain10", "plain2"], s))]
     assert len(students) == len(cpu.seeds) * cpu.students_per_seed
     counts = budget.census(fake_store(tmp_path, students), "cpu")
     assert counts[budget.Entry("plain2", "student", "cifar10", ("plain10",))] == 1.0  # one per seed

@@ -16,7 +16,8 @@ import torch
 pytest.importorskip("distributed")
 
 from takdlib.cluster import close, connect, dependencies, train_on_cluster  # noqa: E402
-from takdlib.recipes import chain, dgkd, fitnet, scratch, teacher, with_data  # noqa: E402
+from takdlib.recipes import with_data
+from takdlib.profiles import recipes_for
 from takdlib.store import Store  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,8 +61,8 @@ def env(tmp_path, monkeypatch):
 
 
 def test_dependencies_are_guides_and_init():
-    t = teacher("plain10", "smoke", 0)
-    fit = fitnet("resnet14", t, hint_layers=(1, 2))
+    t = recipes_for("smoke").teacher("plain10", 0)
+    fit = recipes_for("smoke").fitnet("resnet14", t, hint_layers=(1, 2))
     assert dependencies(fit) == (t, fit.init)
     assert dependencies(t) == ()
 
@@ -74,9 +75,9 @@ def test_bad_cluster_specs_are_refused():
 
 
 def test_a_local_cluster_trains_each_recipe_once_and_bitwise_like_in_process(env, jpeg_archive, one_thread):
-    recipes = [tiny(chain(["plain6", "plain4", "plain2"], "smoke", 0)),
-               tiny(dgkd(["plain6", "plain4", "plain2"], "smoke", 0)),
-               tiny(chain(["plain6", "plain2"], "smoke", 0))]
+    recipes = [tiny(recipes_for("smoke").chain(["plain6", "plain4", "plain2"], 0)),
+               tiny(recipes_for("smoke").dgkd(["plain6", "plain4", "plain2"], 0)),
+               tiny(recipes_for("smoke").chain(["plain6", "plain2"], 0))]
     client = connect("local:2")
     try:
         cluster_store = Store(env / "cluster", jpeg_archive, log=lambda _: None)
@@ -95,7 +96,7 @@ def test_a_local_cluster_trains_each_recipe_once_and_bitwise_like_in_process(env
 
 
 def test_a_killed_worker_is_retried_and_resumes_to_the_same_weights(env, jpeg_archive, one_thread):
-    recipe = tiny(scratch("plain10", "smoke", 3), epochs=30)
+    recipe = tiny(recipes_for("smoke").scratch("plain10", 3), epochs=30)
     store = Store(env / "cluster", jpeg_archive, log=lambda _: None)
     client = connect("local:1")
     try:
@@ -123,10 +124,11 @@ CHILD = textwrap.dedent("""
     import sys
     from dataclasses import replace
     import torch
-    from takdlib.recipes import scratch, with_data
+    from takdlib.recipes import with_data
+    from takdlib.profiles import recipes_for
     from takdlib.store import Store
     torch.set_num_threads(1)
-    recipe = with_data(scratch("plain8", "smoke", 5), train_per_class=3, val_per_class=1, test_per_class=None)
+    recipe = with_data(recipes_for("smoke").scratch("plain8", 5), train_per_class=3, val_per_class=1, test_per_class=None)
     recipe = replace(recipe, optim=replace(recipe.optim, epochs=8))
     trained = Store(sys.argv[1], sys.argv[2], log=lambda line: print(line, flush=True)).get(recipe)
     print("RESULT", trained.summary["final_test_acc"], sum(float(p.sum()) for p in trained.model.parameters()))

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from conftest import write_cifar10
-from takdlib.recipes import chain, describe_profile, get_profile, with_data
+from takdlib.recipes import with_data
+from takdlib.profiles import describe_profile, get_profile, recipes_for
 from takdlib.train import autocast, reproducible, resolve_device, train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def test_the_gpu_profile_runs_at_smoke_size_on_cpu(tmp_path):
 def test_a_training_on_cuda_repeats_bitwise(tmp_path):
     from takdlib.store import Store
 
-    recipe = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    recipe = tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0))
     split = Store(tmp_path, os.environ.get("TAKD_DATA"), "cuda").split(recipe.data)
     teacher, _ = train(recipe.guides[0], split, device="cuda", log=lambda m: None)
     a, _ = train(recipe, split, [teacher], device="cuda", log=lambda m: None)

@@ -1,7 +1,8 @@
 import pytest
 
 from takdlib.experiment import start
-from takdlib.recipes import chain, scratch, student_seeds, with_data
+from takdlib.recipes import with_data
+from takdlib.profiles import recipes_for
 
 
 def tiny(recipe):
@@ -11,9 +12,9 @@ def tiny(recipe):
 def test_a_row_of_several_students_is_their_mean_under_the_seed_of_the_first(tmp_path, jpeg_archive, monkeypatch):
     monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
     exp = start("t", "smoke", data=str(jpeg_archive), store=str(tmp_path / "store"), out_dir=str(tmp_path / "out"))
-    students = tuple(tiny(r) for r in student_seeds(chain(["plain4", "plain2"], "smoke", 3)))
+    students = tuple(tiny(r) for r in recipes_for("smoke").student_seeds(recipes_for("smoke").chain(["plain4", "plain2"], 3)))
     assert len(students) == 2
-    alone = tiny(scratch("plain4", "smoke", 3))
+    alone = tiny(recipes_for("smoke").scratch("plain4", 3))
     table = exp.measure([({"what": "KD"}, students), ({"what": "alone"}, alone)])
     kd = table[table.what == "KD"].iloc[0]
     each = [exp.get(r).summary["final_test_acc"] for r in students]

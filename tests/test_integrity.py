@@ -10,7 +10,8 @@ import torch
 from takdlib.data import DataUnavailable, load_arrays
 from takdlib.files import StorageError, atomic_torch_save, digest_path
 from takdlib.losses import kd_term
-from takdlib.recipes import scratch, with_data
+from takdlib.recipes import with_data
+from takdlib.profiles import recipes_for
 from takdlib.store import Store
 
 
@@ -39,7 +40,7 @@ def env(tmp_path, monkeypatch):
 
 # 1. a damaged resume point
 def test_a_damaged_resume_point_is_discarded_and_the_weights_equal_an_undamaged_run(env, jpeg_archive, monkeypatch):
-    recipe = tiny(scratch("plain4", "smoke", 0), epochs=4)
+    recipe = tiny(recipes_for("smoke").scratch("plain4", 0), epochs=4)
     store = Store(env / "s", jpeg_archive, log=lambda _: None)
     folder = store.path(recipe)
     # stop after two epochs by failing the third, leaving partial.pt behind
@@ -136,9 +137,9 @@ def test_a_full_disk_names_the_path_and_leaves_no_temporary_file(small_tmpfs):
 
 
 def test_a_full_store_disk_keeps_what_is_stored(env, jpeg_archive, small_tmpfs):
-    recipe = tiny(scratch("plain2", "smoke", 0), epochs=1)
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0), epochs=1)
     stored = Store(small_tmpfs, jpeg_archive, log=lambda _: None).get(recipe)  # plain2 is small: it fits
-    big = tiny(scratch("plain10", "smoke", 0), epochs=1)  # plain10's resume point does not
+    big = tiny(recipes_for("smoke").scratch("plain10", 0), epochs=1)  # plain10's resume point does not
     with pytest.raises(StorageError, match=f"cannot write {small_tmpfs}.*partial.pt: .*(no space|full)"):
         Store(small_tmpfs, jpeg_archive, log=lambda _: None).get(big)
     assert not list(small_tmpfs.rglob("*.tmp"))
@@ -147,7 +148,7 @@ def test_a_full_store_disk_keeps_what_is_stored(env, jpeg_archive, small_tmpfs):
 
 
 def test_a_read_only_cache_falls_back_to_memory_and_stored_models_still_load(env, jpeg_archive, tmp_path, monkeypatch):
-    recipe = tiny(scratch("plain2", "smoke", 0), epochs=1)
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0), epochs=1)
     stored = Store(tmp_path / "store", jpeg_archive, log=lambda _: None).get(recipe)
     read_only = tmp_path / "ro_cache"
     read_only.mkdir()
@@ -177,7 +178,7 @@ def test_a_read_only_store_gives_a_clear_error(env, jpeg_archive, tmp_path, monk
         return real_write(path, write)
     monkeypatch.setattr(files_mod, "_write", failing)
     with pytest.raises(StorageError, match="cannot write .*store.*recipe.json: the file system is read-only"):
-        Store(tmp_path / "store", jpeg_archive, log=lambda _: None).get(tiny(scratch("plain2", "smoke", 0)))
+        Store(tmp_path / "store", jpeg_archive, log=lambda _: None).get(tiny(recipes_for("smoke").scratch("plain2", 0)))
     assert not list((tmp_path / "store").rglob("*.tmp"))
 
 
@@ -196,7 +197,7 @@ def test_a_read_only_mount_keeps_stored_models_loadable_and_names_the_path(env, 
     """A real read-only file system (the tmpfs remounted ro) for both the store and the cache."""
     store_root, cache = small_tmpfs / "store", small_tmpfs / "cache"
     monkeypatch.setenv("TAKD_CACHE", str(cache))
-    stored_recipe = tiny(scratch("plain2", "smoke", 0), epochs=1)
+    stored_recipe = tiny(recipes_for("smoke").scratch("plain2", 0), epochs=1)
     stored = Store(store_root, jpeg_archive, log=lambda _: None).get(stored_recipe)
     for f in cache.iterdir():
         f.unlink()  # the cache is empty when the disk turns read-only: it cannot be written
@@ -207,7 +208,7 @@ def test_a_read_only_mount_keeps_stored_models_loadable_and_names_the_path(env, 
         again = Store(store_root, jpeg_archive, log=lambda _: pytest.fail("retrained")).get(stored_recipe)
     assert all(torch.equal(a, b) for a, b in zip(weights(stored.model), weights(again.model)))
     with pytest.raises(StorageError, match=f"cannot write {store_root}.*[Rr]ead-only"):
-        Store(store_root, jpeg_archive, log=lambda _: None).get(tiny(scratch("plain4", "smoke", 0), epochs=1))
+        Store(store_root, jpeg_archive, log=lambda _: None).get(tiny(recipes_for("smoke").scratch("plain4", 0), epochs=1))
 
 
 def test_the_same_weights_are_the_same_bytes_whatever_file_they_were_written_to(tmp_path):

@@ -11,7 +11,8 @@ from takdlib.data import load_arrays, make_split
 from takdlib.methods.attention import at_loss
 from takdlib.methods.base import Method
 from takdlib.methods.fsp import fsp_loss, fsp_matrix
-from takdlib.recipes import chain, distill, scratch, teacher, with_data
+from takdlib.profiles import recipes_for
+from takdlib.recipes import with_data
 from takdlib.train import train
 
 
@@ -19,6 +20,9 @@ from takdlib.train import train
 def split(jpeg_archive, tmp_path_factory):
     arrays = load_arrays("cifar10", jpeg_archive, tmp_path_factory.mktemp("cache"))
     return make_split(arrays, train_per_class=3, val_per_class=1)
+
+
+SMOKE = recipes_for("smoke")
 
 
 def tiny(recipe):
@@ -63,18 +67,18 @@ def test_fsp_matrices_and_loss_are_their_formulas():
 
 
 def test_at_and_fsp_students_train_and_log_their_terms(split):
-    guide_recipe = tiny(scratch("resnet14", "smoke", 0, role="teacher"))
+    guide_recipe = tiny(recipes_for("smoke").scratch("resnet14", 0, role="teacher"))
     guide, _ = train(guide_recipe, split, log=quiet)
     for method, weight, term in [("at", 1000.0, "at"), ("fsp", 1.0, "fsp")]:
-        recipe = tiny(distill("resnet8", guide_recipe, method=method, method_weight=weight))
+        recipe = tiny(SMOKE.distill("resnet8", guide_recipe, method=method, method_weight=weight))
         _, history = train(recipe, split, guides=[guide], log=quiet)
         assert list(history["epochs"][-1]["loss_terms"]) == ["ce", term]
         assert recipe.describe() == f"resnet8 <- {method}[resnet14]"
     with pytest.raises(ValueError, match="needs method_weight"):
-        distill("resnet8", guide_recipe, method="at")
-    plain_guide, _ = train(tiny(scratch("plain4", "smoke", 0)), split, log=quiet)
+        SMOKE.distill("resnet8", guide_recipe, method="at")
+    plain_guide, _ = train(tiny(recipes_for("smoke").scratch("plain4", 0)), split, log=quiet)
     with pytest.raises(ValueError, match="same size"):  # a plain CNN's blocks do not pair with a ResNet's
-        train(tiny(distill("resnet8", scratch("plain4", "smoke", 0), method="at", method_weight=1.0)), split,
+        train(tiny(SMOKE.distill("resnet8", recipes_for("smoke").scratch("plain4", 0), method="at", method_weight=1.0)), split,
               guides=[plain_guide], log=quiet)
 
 
@@ -88,17 +92,17 @@ def test_a_new_method_plugs_in_without_touching_the_training_loop(split, monkeyp
             return {"smoothed ce": F.cross_entropy(logits.float(), step.y, label_smoothing=0.1)}
 
     monkeypatch.setitem(methods.METHODS, "smooth", LabelSmoothing())
-    recipe = tiny(scratch("plain2", "smoke", 0, method="smooth"))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0, method="smooth"))
     _, history = train(recipe, split, log=quiet)
     assert list(history["epochs"][0]["loss_terms"]) == ["smoothed ce"]
     with pytest.raises(ValueError, match="unknown method 'nothing'"):
-        scratch("plain2", "smoke", 0, method="nothing")
+        recipes_for("smoke").scratch("plain2", 0, method="nothing")
 
 
 def test_the_committed_designs_recipes_keep_their_addresses():
     """A change here orphans every stored model: new recipe fields are hashed only when set."""
-    assert scratch("plain2", "cpu", 0).address().startswith("412f58d0ec56bd03")
-    assert chain(["plain10", "plain4", "plain2"], "cpu", 1).address().startswith("26e059d032fcc8bb")
-    head = teacher("resnet20", "cpu", 0)
-    assert distill("resnet8", head, method="at", method_weight=1e3).address() != distill("resnet8", head).address()
-    assert replace(scratch("plain2", "cpu", 0), method_weight=None).address() == scratch("plain2", "cpu", 0).address()
+    assert recipes_for("cpu").scratch("plain2", 0).address().startswith("412f58d0ec56bd03")
+    assert recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1).address().startswith("26e059d032fcc8bb")
+    head = recipes_for("cpu").teacher("resnet20", 0)
+    assert recipes_for("cpu").distill("resnet8", head, method="at", method_weight=1e3).address() != recipes_for("cpu").distill("resnet8", head).address()
+    assert replace(recipes_for("cpu").scratch("plain2", 0), method_weight=None).address() == recipes_for("cpu").scratch("plain2", 0).address()

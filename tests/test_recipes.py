@@ -2,63 +2,63 @@ from dataclasses import replace
 
 import pytest
 
-from takdlib.recipes import (PROFILES, STUDENT_SEED_STRIDE, augmented, baselines, chain, dgkd, distill, fitnet,
-                             get_profile, scratch, student_seeds, teacher, with_data)
+from takdlib.recipes import STUDENT_SEED_STRIDE, Recipes, augmented, with_data
+from takdlib.profiles import PROFILES, get_profile, recipes_for
 
 
 def test_address_is_stable_and_covers_every_field():
-    a, b = chain(["plain10", "plain4", "plain2"], "cpu", 0), chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    a, b = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0), recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0)
     assert a.address() == b.address() and len(a.address()) == 64
     variants = [replace(a, tau=5.0), replace(a, seed=1), replace(a, kl="elementmean"),
-                replace(a, guides=(chain(["plain10", "plain6"], "cpu", 0),)), with_data(a, augment=True),
-                chain(["plain10", "plain4", "plain2"], "smoke", 0)]
+                replace(a, guides=(recipes_for("cpu").chain(["plain10", "plain6"], 0),)), with_data(a, augment=True),
+                recipes_for("smoke").chain(["plain10", "plain4", "plain2"], 0)]
     assert len({a.address(), *(v.address() for v in variants)}) == len(variants) + 1
 
 
 def test_chain_nests_its_lineage():
-    r = chain(["plain10", "plain4", "plain2"], "cpu", 3)
+    r = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 3)
     assert (r.arch, r.method, r.seed) == ("plain2", "kd", 3)
     ta = r.guides[0]
-    assert (ta.arch, ta.method) == ("plain4", "kd") and ta.guides[0] == teacher("plain10", "cpu", 3)
+    assert (ta.arch, ta.method) == ("plain4", "kd") and ta.guides[0] == recipes_for("cpu").teacher("plain10", 3)
     assert r.describe() == "plain2 <- plain4 <- plain10"
 
 
 def test_baselines_are_nokd_blkd_takd():
-    b = baselines(["plain10", "plain4", "plain2"], "cpu", 0)
-    assert b["NOKD"] == scratch("plain2", "cpu", 0)
-    assert b["BLKD"] == distill("plain2", teacher("plain10", "cpu", 0))
-    assert b["TAKD"] == chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    b = recipes_for("cpu").baselines(["plain10", "plain4", "plain2"], 0)
+    assert b["NOKD"] == recipes_for("cpu").scratch("plain2", 0)
+    assert b["BLKD"] == recipes_for("cpu").distill("plain2", recipes_for("cpu").teacher("plain10", 0))
+    assert b["TAKD"] == recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0)
 
 
 def test_dgkd_guides_are_the_teacher_and_every_larger_ta():
-    r = dgkd(["plain10", "plain8", "plain6", "plain4", "plain2"], "cpu", 0, drop="bernoulli", keep_prob=0.5)
+    r = recipes_for("cpu").dgkd(["plain10", "plain8", "plain6", "plain4", "plain2"], 0, drop="bernoulli", keep_prob=0.5)
     assert [g.arch for g in r.guides] == ["plain10", "plain8", "plain6", "plain4"]
     assert (r.drop, r.keep_prob) == ("bernoulli", 0.5)
     # the first TA has one guide, where DGKD is KD: it is TAKD's stored model
-    assert r.guides[1] == chain(["plain10", "plain8", "plain2"], "cpu", 0).guides[0]
+    assert r.guides[1] == recipes_for("cpu").chain(["plain10", "plain8", "plain2"], 0).guides[0]
     assert [g.arch for g in r.guides[3].guides] == ["plain10", "plain8", "plain6"] and r.guides[3].drop == "none"
     with pytest.raises(ValueError, match="unknown drop mode"):
-        dgkd(["plain10", "plain2"], "cpu", 0, drop="sometimes")
+        recipes_for("cpu").dgkd(["plain10", "plain2"], 0, drop="sometimes")
 
 
 def test_fitnet_is_kd_initialised_from_a_hint_stage():
-    r = fitnet("resnet14", teacher("plain10", "cpu", 0), hint_layers=(1, 2))
+    r = recipes_for("cpu").fitnet("resnet14", recipes_for("cpu").teacher("plain10", 0), hint_layers=(1, 2))
     assert r.method == "kd" and r.init.method == "hint" and r.init.hint_layers == (1, 2)
     assert r.init.optim.epochs == PROFILES["cpu"].student.resnet.epochs // 2
 
 
 def test_teachers_assistants_and_students_are_trained_in_their_roles_on_the_same_images():
     cpu = PROFILES["cpu"]
-    takd = chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    takd = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0)
     ta, head = takd.guides[0], takd.guides[0].guides[0]
-    assert head == teacher("plain10", "cpu", 0) and head.data.augment and head.optim == cpu.teacher.plain
+    assert head == recipes_for("cpu").teacher("plain10", 0) and head.data.augment and head.optim == cpu.teacher.plain
     assert ta.data == cpu.assistant.data and ta.optim == cpu.assistant.plain and not ta.data.augment
     assert takd.data == cpu.student.data and takd.optim == cpu.student.plain and not takd.data.augment
-    assert scratch("plain2", "cpu", 0).optim == cpu.student.plain
-    assert scratch("plain4", "cpu", 0, role="assistant").data == ta.data
+    assert recipes_for("cpu").scratch("plain2", 0).optim == cpu.student.plain
+    assert recipes_for("cpu").scratch("plain4", 0, role="assistant").data == ta.data
     # DGKD's TAs are assistants too; the first one is TAKD's TA (one training, one address)
-    dense = dgkd(["plain10", "plain6", "plain4", "plain2"], "cpu", 0)
-    assert dense.guides[1] == chain(["plain10", "plain6", "plain2"], "cpu", 0).guides[0]
+    dense = recipes_for("cpu").dgkd(["plain10", "plain6", "plain4", "plain2"], 0)
+    assert dense.guides[1] == recipes_for("cpu").chain(["plain10", "plain6", "plain2"], 0).guides[0]
     assert dense.guides[2].data == cpu.assistant.data
     same_images = ("dataset", "val_per_class", "split_seed", "input_std")
     for a, b in ((head, takd), (ta, takd)):
@@ -69,13 +69,13 @@ def test_teachers_assistants_and_students_are_trained_in_their_roles_on_the_same
     # the students' images are a subset of the assistants', and those of the teachers' (see test_data)
     every = float("inf")  # None: every training image not held out
     assert takd.data.train_per_class <= ta.data.train_per_class <= (head.data.train_per_class or every)
-    assert teacher("plain2", "cpu", 0) != scratch("plain2", "cpu", 0)
+    assert recipes_for("cpu").teacher("plain2", 0) != recipes_for("cpu").scratch("plain2", 0)
     with pytest.raises(ValueError, match="unknown role"):
-        scratch("plain2", "cpu", 0, role="mentor")
+        recipes_for("cpu").scratch("plain2", 0, role="mentor")
 
 
 def test_augmented_changes_the_student_only():
-    takd = chain(["plain10", "plain4", "plain2"], "cpu", 0)
+    takd = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0)
     aug = augmented(takd)
     assert aug.data.augment and aug.guides == takd.guides and aug.address() != takd.address()
 
@@ -84,11 +84,11 @@ def test_bad_recipes_are_refused_with_the_known_values():
     with pytest.raises(ValueError, match="known: smoke, cpu"):
         get_profile("laptop")
     with pytest.raises(ValueError, match="unknown model"):
-        scratch("plain3", "cpu", 0)
+        recipes_for("cpu").scratch("plain3", 0)
     with pytest.raises(ValueError, match="unknown method"):
-        replace(scratch("plain2", "cpu", 0), method="magic")
+        replace(recipes_for("cpu").scratch("plain2", 0), method="magic")
     with pytest.raises(ValueError, match="takes"):
-        replace(scratch("plain2", "cpu", 0), method="kd")
+        replace(recipes_for("cpu").scratch("plain2", 0), method="kd")
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -98,7 +98,7 @@ def test_bad_recipes_are_refused_with_the_known_values():
 ])
 def test_recipes_refuse_values_out_of_range_naming_the_field(field, value, message):
     with pytest.raises(ValueError, match=message):
-        replace(chain(["plain10", "plain2"], "cpu", 0), **{field: value})
+        replace(recipes_for("cpu").chain(["plain10", "plain2"], 0), **{field: value})
 
 
 @pytest.mark.parametrize("change, message", [
@@ -108,19 +108,19 @@ def test_recipes_refuse_values_out_of_range_naming_the_field(field, value, messa
     (dict(milestones=(200,)), "optim.milestones"), (dict(weight_decay=-1e-4), "optim.weight_decay"),
 ])
 def test_optimiser_values_are_checked(change, message):
-    r = scratch("plain2", "cpu", 0)
+    r = recipes_for("cpu").scratch("plain2", 0)
     with pytest.raises(ValueError, match=message):
         replace(r, optim=replace(r.optim, **change))
 
 
 def test_data_values_and_drop_num_are_checked():
-    r = scratch("plain2", "cpu", 0)
+    r = recipes_for("cpu").scratch("plain2", 0)
     with pytest.raises(ValueError, match="data.train_per_class"):
         replace(r, data=replace(r.data, train_per_class=0))
     with pytest.raises(ValueError, match="data.dataset"):
         replace(r, data=replace(r.data, dataset="mnist"))
     with pytest.raises(ValueError, match="drop_num = 4 .*below the number of guides"):
-        dgkd(["plain10", "plain8", "plain6", "plain4", "plain2"], "cpu", 0, drop="fixed", drop_num=4)
+        recipes_for("cpu").dgkd(["plain10", "plain8", "plain6", "plain4", "plain2"], 0, drop="fixed", drop_num=4)
 
 
 def test_paper_profile_follows_the_text_and_paper_code_the_code():
@@ -131,21 +131,21 @@ def test_paper_profile_follows_the_text_and_paper_code_the_code():
     assert text.data.input_std == 0.5 and text.data.train_per_class is None and not text.data.augment
     assert (code.student.plain.epochs, code.student.plain.lr, code.student.plain.nesterov) == (160, 0.01, False)
     assert code.student.resnet.schedule == "takd_code" and code.kl == "elementmean" and code.seeds == (20, 31, 55)
-    assert chain(["plain10", "plain2"], "paper_code", 20).kl == "elementmean"
+    assert recipes_for("paper_code").chain(["plain10", "plain2"], 20).kl == "elementmean"
     assert text.teacher == text.student  # the papers train every model alike
 
 
 def test_a_cheap_student_is_trained_once_per_student_seed_sharing_its_guides():
-    takd = chain(["plain10", "plain4", "plain2"], "cpu", 1)
+    takd = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1)
     n = get_profile("cpu").students_per_seed
     assert "plain2" in get_profile("cpu").cheap_students and n >= 2
-    students = student_seeds(takd)
+    students = recipes_for("cpu").student_seeds(takd)
     assert students[0] == takd and [s.seed for s in students] == [1 + k * STUDENT_SEED_STRIDE for k in range(n)]
     assert all(s.guides == takd.guides for s in students)  # one teacher and TA per seed
     assert len({s.address() for s in students}) == n
-    resnet_student = chain(["resnet20", "resnet14", "resnet8"], "cpu", 1)
-    assert student_seeds(resnet_student) == (resnet_student,)  # not cheap: one student per seed
-    assert student_seeds(chain(["plain10", "plain2"], "paper", 20)) == (chain(["plain10", "plain2"], "paper", 20),)
+    resnet_student = recipes_for("cpu").chain(["resnet20", "resnet14", "resnet8"], 1)
+    assert recipes_for("cpu").student_seeds(resnet_student) == (resnet_student,)  # not cheap: one student per seed
+    assert recipes_for("paper").student_seeds(recipes_for("paper").chain(["plain10", "plain2"], 20)) == (recipes_for("paper").chain(["plain10", "plain2"], 20),)
 
 
 def test_a_profile_refuses_a_bad_student_count():
@@ -163,4 +163,24 @@ def test_cpu_fp32_is_the_cpu_design_in_fp32():
             assert (a.precision, b.precision) == ("bf16", "fp32") and replace(a, precision="fp32") == b
         assert cpu.regime(role).data == fp32.regime(role).data
     assert fp32.seeds == cpu.seeds and fp32.students_per_seed == cpu.students_per_seed
-    assert chain(["plain10", "plain2"], "cpu", 0).address() != chain(["plain10", "plain2"], "cpu_fp32", 0).address()
+    assert recipes_for("cpu").chain(["plain10", "plain2"], 0).address() != recipes_for("cpu_fp32").chain(["plain10", "plain2"], 0).address()
+
+
+def test_an_unregistered_profile_builds_every_kind_of_recipe_from_its_own_settings():
+    """No builder looks a profile up by name: a Profile built here (unregistered, or under a registered name
+    with other settings) gives its own regimes to every recipe the notebooks build."""
+    smoke = get_profile("smoke")
+    for name in ("my_course", "smoke"):
+        mine = replace(smoke, name=name, students_per_seed=4, cheap_students=("plain2", "resnet8"),
+                       student=replace(smoke.student, plain=replace(smoke.student.plain, epochs=7),
+                                       resnet=replace(smoke.student.resnet, epochs=6)))
+        R = Recipes(mine)
+        students = [R.scratch("plain2", 0), R.chain(["plain10", "plain4", "plain2"], 0),
+                    R.dgkd(["plain10", "plain4", "plain2"], 0, drop="bernoulli"),
+                    *R.baselines(["plain10", "plain4", "plain2"], 0).values(),
+                    R.distill("plain2", R.teacher("plain10", 0))]
+        assert all(r.optim.epochs == 7 and r.profile == name for r in students)
+        assert all(len(R.student_seeds(r)) == 4 for r in students)
+        fit = R.fitnet("resnet8", R.teacher("resnet20", 0), hint_layers=(1, 1))
+        assert fit.optim.epochs + fit.init.optim.epochs == 6 and len(R.student_seeds(fit)) == 4
+        assert R.on("cifar100").scratch("plain2", 0).data.dataset == "cifar100"

@@ -2,7 +2,7 @@ import pytest
 
 from takdlib import runner
 from takdlib.locations import REPO_ROOT
-from takdlib.recipes import PROFILES
+from takdlib.profiles import PROFILES
 
 
 def test_the_evidence_is_not_written_from_a_dirty_tree(monkeypatch, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from takdlib import store as store_mod
-from takdlib.recipes import chain, scratch, with_data
+from takdlib.recipes import with_data
+from takdlib.profiles import recipes_for
 from takdlib.store import Store, format_index
 
 
@@ -30,7 +31,7 @@ def weights(model):
 def test_a_chain_is_trained_once_then_loaded(env, jpeg_archive, monkeypatch):
     logs = []
     store = Store(env / "store", jpeg_archive, log=logs.append)
-    recipe = tiny(chain(["plain6", "plain4", "plain2"], "smoke", 0))
+    recipe = tiny(recipes_for("smoke").chain(["plain6", "plain4", "plain2"], 0))
     trained = store.get(recipe)
     assert trained.recipe == recipe and set(trained.summary) >= {"final_test_acc", "best_test_acc"}
     assert len(store.index()) == 3  # the teacher and the TA were trained first
@@ -48,7 +49,7 @@ def test_a_chain_is_trained_once_then_loaded(env, jpeg_archive, monkeypatch):
 
 
 def test_a_corrupt_checkpoint_is_reported_and_retrained(env, jpeg_archive):
-    recipe = tiny(scratch("plain2", "smoke", 0))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0))
     first = Store(env / "store", jpeg_archive).get(recipe)
     model_file = first.path / "model.pt"
     model_file.write_bytes(model_file.read_bytes()[:-10] + b"0123456789")
@@ -60,7 +61,7 @@ def test_a_corrupt_checkpoint_is_reported_and_retrained(env, jpeg_archive):
 
 def test_index_lists_what_is_stored(env, jpeg_archive, capsys):
     store = Store(env / "store", jpeg_archive, log=lambda _: None)
-    store.get(tiny(scratch("plain2", "smoke", 0)))
+    store.get(tiny(recipes_for("smoke").scratch("plain2", 0)))
     (row,) = store.index()
     assert row["description"] == "plain2 seed 0 smoke" and row["megabytes"] > 0
     store_mod.main([str(env / "store")])
@@ -69,7 +70,7 @@ def test_index_lists_what_is_stored(env, jpeg_archive, capsys):
 
 
 def test_different_data_sources_never_share_an_address(env, jpeg_archive, jpeg_tree):
-    recipe = tiny(scratch("plain2", "smoke", 0))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0))
     other = jpeg_tree.parent / "other.tar.gz"
     import tarfile
 
@@ -82,9 +83,10 @@ def test_different_data_sources_never_share_an_address(env, jpeg_archive, jpeg_t
 CHILD = textwrap.dedent("""
     import sys
     from dataclasses import replace
-    from takdlib.recipes import scratch, with_data
+    from takdlib.recipes import with_data
+    from takdlib.profiles import recipes_for
     from takdlib.store import Store
-    recipe = with_data(scratch("plain10", "smoke", 3), train_per_class=3, val_per_class=1, test_per_class=None)
+    recipe = with_data(recipes_for("smoke").scratch("plain10", 3), train_per_class=3, val_per_class=1, test_per_class=None)
     recipe = replace(recipe, optim=replace(recipe.optim, epochs=EPOCHS))
     if __name__ == "__main__":
         Store(sys.argv[1], sys.argv[2], log=lambda line: print(line, flush=True)).get(recipe)
@@ -133,7 +135,7 @@ def test_students_of_one_teacher_share_its_logits_and_train_as_without_the_store
     from takdlib.train import train
 
     store = Store(env / "store", jpeg_archive, log=lambda _: None)
-    student = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    student = tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0))
     head = student.guides[0]
     first, second = store.get(student), store.get(replace(student, seed=1000))
     assert len(list(store.path(head).glob("train_logits-*.pt"))) == 1  # one pass over the images for both
@@ -169,7 +171,7 @@ def test_a_copied_store_is_reused_not_retrained(env, jpeg_archive, monkeypatch):
     model, and a value derived from one, loads from the copy."""
     import shutil
 
-    recipe = tiny(chain(["plain4", "plain2"], "smoke", 0))
+    recipe = tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0))
     original = Store(env / "original", jpeg_archive, log=lambda _: None)
     trained = original.get(recipe)
     original.derived(recipe, "answer", {"n": 1}, lambda: {"value": torch.tensor([42.0])})

@@ -54,3 +54,10 @@ def test_building_the_book_loads_no_torch():
     code = "import sys, takdlib.book, takdlib.locations; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_recipes_know_no_profile_by_name():
+    """The builders take a Profile object: recipes never reach the table of profiles (takdlib.profiles)."""
+    graph = internal_imports()
+    assert "takdlib.profiles" not in graph["takdlib.recipes"] and "takdlib.recipes" in graph["takdlib.profiles"]
+    assert "get_profile" not in (PACKAGE / "recipes.py").read_text()

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from takdlib.data import Split, load_arrays, make_split
-from takdlib.recipes import Optim, chain, dgkd, fitnet, scratch, with_data
+from takdlib.recipes import Optim, with_data
+from takdlib.profiles import recipes_for
 from takdlib.train import TrainingDiverged, fixed_guide_logits, lr_at, predict, summarize, train
 
 
@@ -24,16 +25,16 @@ def quiet(_):
 
 
 def test_same_seed_gives_bitwise_identical_weights(split):
-    r = tiny(scratch("plain4", "smoke", 7))
+    r = tiny(recipes_for("smoke").scratch("plain4", 7))
     a, _ = train(r, split, log=quiet)
     b, _ = train(r, split, log=quiet)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    c, _ = train(tiny(scratch("plain4", "smoke", 8)), split, log=quiet)
+    c, _ = train(tiny(recipes_for("smoke").scratch("plain4", 8)), split, log=quiet)
     assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
 
 
 def test_history_has_one_entry_per_epoch_and_three_named_accuracies(split):
-    recipe = tiny(scratch("plain2", "smoke", 0))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0))
     _, history = train(recipe, split, log=quiet)
     assert len(history["epochs"]) == recipe.optim.epochs
     epoch = history["epochs"][-1]
@@ -64,7 +65,7 @@ def test_learning_rate_schedules():
 
 
 def test_nan_loss_stops_with_the_epoch_and_the_recipe(split):
-    r = tiny(scratch("plain2", "smoke", 0))
+    r = tiny(recipes_for("smoke").scratch("plain2", 0))
     model, _ = train(r, split, log=quiet)
     poisoned = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in model.state_dict().items()}
     with pytest.raises(TrainingDiverged, match="epoch 1 of plain2 seed 0 smoke"):
@@ -72,12 +73,12 @@ def test_nan_loss_stops_with_the_epoch_and_the_recipe(split):
 
 
 def test_guides_are_frozen_and_untouched(split):
-    teacher_recipe = tiny(scratch("plain4", "smoke", 0))
+    teacher_recipe = tiny(recipes_for("smoke").scratch("plain4", 0))
     teacher, _ = train(teacher_recipe, split, log=quiet)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
-    for recipe in [tiny(chain(["plain4", "plain2"], "smoke", 0)),
-                   tiny(dgkd(["plain4", "plain4", "plain2"], "smoke", 0, drop="bernoulli")),
-                   tiny(fitnet("resnet8", scratch("plain4", "smoke", 0), hint_layers=(1, 1)).init)]:
+    for recipe in [tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)),
+                   tiny(recipes_for("smoke").dgkd(["plain4", "plain4", "plain2"], 0, drop="bernoulli")),
+                   tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), hint_layers=(1, 1)).init)]:
         guides = [teacher] * len(recipe.guides)
         student, history = train(recipe, split, guides, log=quiet)
         assert math.isfinite(history["epochs"][-1]["train_loss"])
@@ -100,7 +101,7 @@ def learnable_split(n_per_class: int, seed: int = 0) -> Split:
 
 def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selected():
     split = learnable_split(8)
-    every = scratch("plain2", "smoke", 0)
+    every = recipes_for("smoke").scratch("plain2", 0)
     # a constant learning rate on 20 validation images: validation accuracy jumps around, so the best epoch is not the last
     every = replace(every, data=replace(every.data, augment=True),
                     optim=replace(every.optim, epochs=6, batch_size=8, lr=0.01, schedule="constant", precision="bf16",
@@ -122,21 +123,21 @@ def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selecte
 
 
 def test_guide_logits_are_computed_once_only_when_the_images_never_change(split):
-    teacher, _ = train(tiny(scratch("plain4", "smoke", 0)), split, log=quiet)
-    kd = with_data(tiny(chain(["plain4", "plain2"], "smoke", 0)), augment=False)
+    teacher, _ = train(tiny(recipes_for("smoke").scratch("plain4", 0)), split, log=quiet)
+    kd = with_data(tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)), augment=False)
     cached = fixed_guide_logits(kd, [teacher], split.train_x)
     assert cached is not None and cached[0].shape == (len(split.train_x), 10)
     live = predict(teacher, split.train_x[:7], batch_size=3)  # other batch sizes: the same logits up to bf16
     assert torch.allclose(cached[0][:7], live, atol=0.05, rtol=0.02)
     assert fixed_guide_logits(with_data(kd, augment=True), [teacher], split.train_x) is None
-    assert fixed_guide_logits(tiny(scratch("plain2", "smoke", 0)), [], split.train_x) is None
-    hint = tiny(fitnet("resnet8", scratch("plain4", "smoke", 0), hint_layers=(1, 1)).init)
+    assert fixed_guide_logits(tiny(recipes_for("smoke").scratch("plain2", 0)), [], split.train_x) is None
+    hint = tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), hint_layers=(1, 1)).init)
     assert fixed_guide_logits(hint, [teacher], split.train_x) is None
 
 
 def test_fp16_trains_with_a_gradient_scaler_and_resumes_bitwise(split, tmp_path):
     """The path a GPU without bf16 takes (profile gpu_fp16), forced here on the CPU."""
-    recipe = tiny(scratch("plain2", "smoke", 0))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0))
     recipe = replace(recipe, optim=replace(recipe.optim, precision="fp16", epochs=2))
     model, history = train(recipe, split, log=quiet)
     assert all(math.isfinite(h["train_loss"]) for h in history["epochs"])
@@ -160,9 +161,9 @@ def test_fp16_trains_with_a_gradient_scaler_and_resumes_bitwise(split, tmp_path)
 
 
 def test_the_history_logs_each_loss_term_and_they_sum_to_the_training_loss(split):
-    teacher, _ = train(tiny(scratch("plain4", "smoke", 0)), split, log=quiet)
-    for recipe, names in [(tiny(chain(["plain4", "plain2"], "smoke", 0)), ["ce", "kd"]),
-                          (tiny(dgkd(["plain4", "plain4", "plain2"], "smoke", 0)),
+    teacher, _ = train(tiny(recipes_for("smoke").scratch("plain4", 0)), split, log=quiet)
+    for recipe, names in [(tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)), ["ce", "kd"]),
+                          (tiny(recipes_for("smoke").dgkd(["plain4", "plain4", "plain2"], 0)),
                            ["guide 0", "guide 1"])]:
         _, history = train(recipe, split, guides=[teacher] * len(recipe.guides), log=quiet)
         for epoch in history["epochs"]:

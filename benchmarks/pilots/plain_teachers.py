@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from takdlib.recipes import chain, scratch, student_seeds, teacher
+from takdlib.profiles import recipes_for
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
 
@@ -23,23 +23,24 @@ def main() -> None:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
     args = parser.parse_args()
+    R = recipes_for(args.profile)  # the profile's recipe builders
     if min(args.seeds) < 100:
         raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     acc = lambda r: store.get(r).summary["final_test_acc"]  # noqa: E731
     mean_acc = lambda rs: sum(map(acc, rs)) / len(rs)  # noqa: E731
-    heads = {a: {s: acc(teacher(a, args.profile, s)) for s in args.seeds} for a in SIZES}
+    heads = {a: {s: acc(R.teacher(a, s)) for s in args.seeds} for a in SIZES}
     for a in SIZES:
-        print(f"teacher {a}: {fmt(heads[a])} ({store.get(teacher(a, args.profile, args.seeds[0])).summary['train_seconds']:.0f} s)",
+        print(f"teacher {a}: {fmt(heads[a])} ({store.get(R.teacher(a, args.seeds[0])).summary['train_seconds']:.0f} s)",
               flush=True)
     for small, big in zip(SIZES, SIZES[1:]):
         print(f"{big} - {small}: {compare(heads[big], heads[small]).text(big, small)}")
     print(f"gap plain10 - plain2 (both teachers): {compare(heads['plain10'], heads['plain2']).text('plain10', 'plain2')}")
-    students = {name: {s: mean_acc(student_seeds(r(s))) for s in args.seeds} for name, r in {
-        "NOKD": lambda s: scratch("plain2", args.profile, s),
-        "BLKD": lambda s: chain(["plain10", "plain2"], args.profile, s),
-        "TAKD": lambda s: chain(["plain10", "plain4", "plain2"], args.profile, s)}.items()}
-    ta = {s: acc(chain(["plain10", "plain4", "plain2"], args.profile, s).guides[0]) for s in args.seeds}
+    students = {name: {s: mean_acc(R.student_seeds(r(s))) for s in args.seeds} for name, r in {
+        "NOKD": lambda s: R.scratch("plain2", s),
+        "BLKD": lambda s: R.chain(["plain10", "plain2"], s),
+        "TAKD": lambda s: R.chain(["plain10", "plain4", "plain2"], s)}.items()}
+    ta = {s: acc(R.chain(["plain10", "plain4", "plain2"], s).guides[0]) for s in args.seeds}
     print(f"TA plain4 {fmt(ta)}; " + "; ".join(f"{k} {fmt(v)}" for k, v in students.items()))
     for a, b in (("TAKD", "BLKD"), ("TAKD", "NOKD"), ("BLKD", "NOKD")):
         print(f"{a} - {b}: {compare(students[a], students[b]).text(a, b)}", flush=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from takdlib.recipes import distill, scratch, teacher
+from takdlib.profiles import recipes_for
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
 
@@ -23,22 +23,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 8], help="TA epochs to try")
     args = parser.parse_args()
+    R = recipes_for(args.profile)  # the profile's recipe builders
     if min(args.seeds) < 100:
         raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     acc = lambda r: store.get(r).summary["final_test_acc"]  # noqa: E731
     head, nokd, blkd = {}, {}, {}
     for s in args.seeds:
-        T = teacher("resnet20", args.profile, s)
-        head[s], nokd[s] = acc(T), acc(scratch("resnet8", args.profile, s))
-        blkd[s] = acc(distill("resnet8", T))
+        T = R.teacher("resnet20", s)
+        head[s], nokd[s] = acc(T), acc(R.scratch("resnet8", s))
+        blkd[s] = acc(R.distill("resnet8", T))
     print(f"teacher resnet20 {fmt(head)}; resnet8 alone {fmt(nokd)}; BLKD {fmt(blkd)}")
     for epochs in args.epochs:
         ta, takd = {}, {}
         for s in args.seeds:
-            ta_recipe = distill("resnet14", teacher("resnet20", args.profile, s), role="assistant")
+            ta_recipe = R.distill("resnet14", R.teacher("resnet20", s), role="assistant")
             ta_recipe = replace(ta_recipe, optim=replace(ta_recipe.optim, epochs=epochs))
-            ta[s], takd[s] = acc(ta_recipe), acc(distill("resnet8", ta_recipe))
+            ta[s], takd[s] = acc(ta_recipe), acc(R.distill("resnet8", ta_recipe))
         print(f"TA resnet14 {epochs} epochs: TA {fmt(ta)}; TAKD {fmt(takd)}; "
               f"TA - BLKD {compare(ta, blkd).text('TA', 'BLKD')}; TAKD - BLKD {compare(takd, blkd).text('TAKD', 'BLKD')}",
               flush=True)

@@ -1,0 +1,166 @@
+"""The profiles: every experiment scale the notebooks run at (smoke / cpu / cpu_fp32 / gpu / gpu_fp16 / paper /
+paper_code), each a `recipes.Profile`. The one place that knows profiles by name."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .recipes import ROLES, STUDENT_SEED_STRIDE, DataSpec, Optim, Profile, Recipes, Regime
+
+
+def _one_regime(data: DataSpec, optim: Optim) -> Regime:
+    return Regime(data, optim, optim)
+
+
+def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regime]:
+    """Every role trained alike, as in the papers."""
+    return {role: Regime(data, plain, resnet) for role in ROLES}
+
+
+_SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
+_SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
+# cpu: teachers learn once, with crop + flip, and every experiment shares them: plain teachers from every
+# training image (4,900 per class) for 4 epochs, the one regime in which plain8 beat plain6; ResNet teachers from
+# 1,000 per class for 12 epochs. Students learn from 250 per class without augmentation (as in the TAKD code),
+# where a teacher's soft targets have the most to add; assistants (TAs) learn from 1,000 per class without
+# augmentation, so that a TA really lies between its teacher and its student. Teachers are scored on the whole test set: the premise
+# rows compare teachers with each other, and a difference of two teachers has a sampling sd of about 0.57 points
+# on 5,000 images (measured from their disagreements), as large as the effects those rows look for. Epochs are
+# what fits the hour on two cores (the cold run is its own evidence: results/manifest.json). bf16 autocast: on
+# CPUs with native bf16 (AMX / AVX512_BF16) it trains these models 1.6-2.2x faster than fp32
+# (benchmarks/RESULTS.md), which buys a fourth seed and ResNets trained longer. Where bf16 is emulated it is 2-3x
+# *slower* than fp32: `cpu_fp32` is the same design in fp32, and the runner says so.
+# Why each setting is what it is: benchmarks/PILOTS.md (the pilots, their seeds and scripts).
+_CPU_STUDENT_DATA = DataSpec(train_per_class=250, val_per_class=100, test_per_class=500)
+_CPU_TEACHER_DATA = replace(_CPU_STUDENT_DATA, train_per_class=None, test_per_class=None, augment=True)
+_CPU_TEACHER_RESNET_DATA = replace(_CPU_TEACHER_DATA, train_per_class=1000)
+_CPU_STUDENT_PLAIN = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_CPU_STUDENT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=15)
+_CPU_ASSISTANT_DATA = replace(_CPU_STUDENT_DATA, train_per_class=1000)
+_CPU_ASSISTANT_PLAIN = replace(_CPU_STUDENT_PLAIN, epochs=4)
+_CPU_ASSISTANT_RESNET = replace(_CPU_STUDENT_PLAIN, epochs=8)
+_CPU_TEACHER_PLAIN = Optim(epochs=4, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_CPU_TEACHER_RESNET = Optim(epochs=12, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
+# gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
+# estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
+# assistants and students learn from logits computed once, as the TAKD code (no augmentation).
+_GPU_STUDENT_DATA = DataSpec(train_per_class=None, val_per_class=100, test_per_class=None)
+_GPU_TEACHER_DATA = replace(_GPU_STUDENT_DATA, augment=True)
+_GPU_STUDENT_PLAIN = Optim(epochs=15, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+_GPU_STUDENT_RESNET = replace(_GPU_STUDENT_PLAIN, lr=0.1)
+_GPU_TEACHER_PLAIN = replace(_GPU_STUDENT_PLAIN, epochs=30)
+_GPU_TEACHER_RESNET = replace(_GPU_STUDENT_RESNET, epochs=30)
+# the TAKD paper's text: Nesterov SGD, lr 0.1 (plain CNNs constant; ResNets /10 at epochs 80 and 120),
+# 150 epochs, weight decay 1e-4, inputs normalised to standard deviation 0.5
+_TEXT_DATA = replace(_FULL, input_std=0.5)
+_TEXT_PLAIN = Optim(epochs=150, lr=0.1, schedule="constant", nesterov=True)
+_TEXT_RESNET = Optim(epochs=150, lr=0.1, schedule="step", milestones=(80, 120), nesterov=True)
+# the TAKD code: plain momentum, 160 epochs, lr 0.01 for plain CNNs, its ResNet schedule bug, element-mean KL
+_CODE_PLAIN = Optim(epochs=160, lr=0.01, schedule="constant")
+_CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
+        teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
+        tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
+        students_per_seed=2, cheap_students=("plain2",),
+        note="every code path in seconds; no claim is judged",
+    ),
+    "cpu": Profile(
+        name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
+        assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
+        teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET, _CPU_TEACHER_RESNET_DATA),
+        tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
+        students_per_seed=3, cheap_students=("plain2",), evidence=True,
+        note="teachers, assistants and students in three regimes sized for 2 cores with native bf16 (a cold run "
+             "of at most 90 minutes); every claim judged",
+    ),
+    "gpu": Profile(
+        name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
+        assistant=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
+        teacher=Regime(_GPU_TEACHER_DATA, _GPU_TEACHER_PLAIN, _GPU_TEACHER_RESNET),
+        tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20"), landscape_images=2000,
+        note="full CIFAR (100 images per class held out for validation); teachers 30 epochs with crop + flip, "
+             "assistants and students 15 epochs without; bf16; 3 seeds; about an hour of one H100 (estimated)",
+    ),
+    "paper": Profile(
+        name="paper", **_same_for_all(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
+        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
+        landscape_steps=41, landscape_images=10000,
+        note="the TAKD paper's stated protocol (full data, 150 epochs, Nesterov, lr 0.1, ResNet drops at 80 and "
+             "120, inputs at std 0.5); for GPUs",
+    ),
+    "paper_code": Profile(
+        name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
+        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
+        landscape_steps=41, landscape_images=10000,
+        note="the TAKD code's protocol (160 epochs, momentum, lr 0.01 plain / its ResNet schedule, element-mean "
+             "KL, no augmentation, its seeds); for GPUs",
+    ),
+}
+
+
+def in_precision(p: Profile, precision: str, note: str) -> Profile:
+    """The same profile with every role trained in `precision` (a profile of its own, named
+    <name>_<precision>: other numerics, other models)."""
+    twin = {role: replace(r, plain=replace(r.plain, precision=precision),
+                          resnet=replace(r.resnet, precision=precision))
+            for role in ROLES for r in (p.regime(role),)}
+    return replace(p, name=f"{p.name}_{precision}", note=note, evidence=False, **twin)
+
+
+PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design in fp32, for CPUs without "
+                                    "native bf16 (AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
+PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design in fp16 with a gradient "
+                                    "scaler, for GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def evidence_profile() -> Profile:
+    """The profile whose outputs are the committed evidence."""
+    (p,) = [p for p in PROFILES.values() if p.evidence]
+    return p
+
+
+def recipes_for(profile: str, dataset: str = "cifar10") -> Recipes:
+    """The recipe builders of a registered profile, by name."""
+    return Recipes(get_profile(profile), dataset)
+
+
+def describe_profile(p: Profile) -> str:
+    """The profile's settings per role, as text for a notebook to print (so no setting is typed twice)."""
+
+    def per_class(n):
+        return "all" if n is None else f"{n}"
+
+    lines = [f"profile {p.name}: {p.note}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
+    if p.students_per_seed > 1 and p.cheap_students:
+        lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
+                     f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")
+    def images(d: DataSpec) -> str:
+        return (f"{per_class(d.train_per_class)} training / {d.val_per_class} validation / "
+                f"{per_class(d.test_per_class)} test images per class, "
+                f"{'crop + flip' if d.augment else 'no augmentation'}, inputs at std {d.input_std}")
+
+    for role in ROLES:
+        r = p.regime(role)
+        lines.append(f"{role}s: {images(r.data)}")
+        for family, o in (("plain", r.plain), ("resnet", r.resnet)):
+            if r.data_for(family) != r.data:
+                lines.append(f"  {family}: {images(r.data_for(family))}")
+            lines.append(f"  {family}: {o.epochs} epochs, lr {o.lr} {o.schedule}"
+                         f"{' ' + str(o.milestones) if o.milestones else ''}, batch {o.batch_size}, "
+                         f"{'Nesterov ' if o.nesterov else ''}momentum {o.momentum}, weight decay {o.weight_decay}, "
+                         f"{o.precision}")
+    return "\n".join(lines)
