@@ -15,10 +15,12 @@ from pathlib import Path
 
 import torch
 
+from takdlib.store import stored_files
+
 
 def stored(root: Path) -> dict[str, dict]:
     """meta.json of every completed model under a store root, by address."""
-    return {p.parent.name: json.loads(p.read_text()) for p in Path(root).glob("*/*/meta.json")}
+    return {p.parent.name: json.loads(p.read_text()) for p in stored_files(root, "meta.json")}
 
 
 def same_weights(a: Path, b: Path) -> bool:

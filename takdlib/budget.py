@@ -20,10 +20,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .data import NUM_CLASSES
 from .profiles import PROFILES, evidence_profile, get_profile
 from .recipes import ROLES, STUDENT_SEED_STRIDE, Profile, Recipe, recipe_from_dict
+from .store import stored_files
 
-CLASSES = {"cifar10": 10, "cifar100": 100}
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
 FORWARD_SHARE = 1 / 3  # a forward pass costs about a third of a training step (forward + backward + update)
 DEFAULT_CENSUS = Path(__file__).resolve().parent.parent / "results" / "census.json"
@@ -74,7 +75,7 @@ def _concrete(arch: str, profile: Profile) -> str:
 def census(store_root: str | Path, profile: str) -> Counter:
     """Entry -> number of trainings per seed, from every model of `profile` in a store."""
     p = get_profile(profile)
-    recipes = [recipe_from_dict(json.loads(f.read_text())) for f in sorted(Path(store_root).glob("*/*/recipe.json"))]
+    recipes = [recipe_from_dict(json.loads(f.read_text())) for f in stored_files(store_root, "recipe.json")]
     # a seed's further students (Recipes.student_seeds) are left out: `trainings` adds the target profile's
     recipes = [r for r in recipes if r.profile == profile and r.seed < STUDENT_SEED_STRIDE]
     if not recipes:
@@ -117,7 +118,7 @@ def trainings(counts: Counter, source: str, target: str) -> list[Training]:
         data = regime.data_for(arch)
         per_class = data.train_per_class or FULL_TRAIN_PER_CLASS[e.dataset] - data.val_per_class
         epochs = max(1, round(regime.optim_for(arch).epochs * e.epoch_share))
-        tr = Training(arch, per_class * CLASSES[e.dataset], epochs, data.augment or e.augmented,
+        tr = Training(arch, per_class * NUM_CLASSES[e.dataset], epochs, data.augment or e.augmented,
                       tuple(_concrete(g, t) for g in e.guides))
         students = t.students_per_seed if e.role == "student" and arch in t.cheap_students else 1
         out += [tr] * round(per_seed * len(t.seeds) * students)

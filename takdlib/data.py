@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import CorruptFile, atomic_torch_save, atomic_write_text, discard, verified_torch_load
+from .files import CorruptFile, atomic_torch_save, atomic_write_text, discard, hash_into, verified_torch_load
 from .locations import DATA_ENV, resolve_data
 
 CACHE_ENV = "TAKD_CACHE"
@@ -60,9 +60,7 @@ def _sha256_files(paths: list[Path], root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path.relative_to(root)).encode())
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+        hash_into(digest, path)
     return digest.hexdigest()
 
 

@@ -13,7 +13,7 @@ from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
 from .profiles import get_profile
 from .recipes import Profile, Recipe, Recipes
-from .report import write_json
+from .files import write_json
 from .store import Store
 from .train import resolve_device
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -25,11 +26,16 @@ class CorruptFile(RuntimeError):
     """A file's content does not match its recorded hash, or it cannot be read."""
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def hash_into(digest, path: Path) -> None:
+    """Feed a file's bytes to a hashlib digest, 1 MiB at a time."""
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    hash_into(digest, path)
     return digest.hexdigest()
 
 
@@ -80,6 +86,14 @@ def _write(path: Path, write) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write text through a temporary file and a rename: readers never see half a file."""
     _write(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(payload: dict, path: Path) -> Path:
+    """Indented, key-sorted JSON written atomically (numpy and torch scalars as floats); its folder is made."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True, default=float) + "\n")
+    return path
 
 
 def atomic_torch_save(obj, path: Path) -> None:

@@ -91,12 +91,6 @@ def claims_markdown(claims: list[dict]):
     return Markdown("\n".join(lines))
 
 
-def write_json(payload: dict, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=1, sort_keys=True, default=float) + "\n")
-    return path
-
-
 def claims_table(results_dir: str | Path) -> list[dict]:
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):

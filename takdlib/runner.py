@@ -22,7 +22,8 @@ from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .profiles import PROFILES, get_profile
 from .recipes import ROLES
-from .report import claims_markdown_file, claims_table, format_claims, replication, write_json
+from .files import write_json
+from .report import claims_markdown_file, claims_table, format_claims, replication
 from .train import PROGRESS_ENV, resolve_device
 
 NOTEBOOKS = REPO_ROOT / "notebooks"

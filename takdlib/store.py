@@ -211,11 +211,16 @@ class Store:
     def index(self) -> list[dict]:
         """One dict per stored model: description, accuracies, training time, size on disk."""
         rows = []
-        for meta_file in sorted(self.root.glob("*/*/meta.json")):
+        for meta_file in stored_files(self.root, "meta.json"):
             meta = json.loads(meta_file.read_text())
             meta["megabytes"] = sum(f.stat().st_size for f in meta_file.parent.iterdir()) / 1e6
             rows.append(meta)
         return rows
+
+
+def stored_files(root: str | Path, name: str) -> list[Path]:
+    """Every model folder's file `name` (meta.json, recipe.json, ...) under a store root: <root>/<ab>/<address>/."""
+    return sorted(Path(root).glob(f"*/*/{name}"))
 
 
 def format_index(rows: list[dict]) -> str:

@@ -95,3 +95,14 @@ def cifar100_root(tmp_path_factory) -> Path:
 @pytest.fixture
 def cache(tmp_path) -> Path:
     return tmp_path / "cache"
+
+
+def tiny(recipe, epochs: int | None = None, **data_changes):
+    """A recipe shrunk for tests: 3 training and 1 validation image per class (guides too), optionally
+    `epochs` epochs and other data changes."""
+    from dataclasses import replace
+
+    from takdlib.recipes import with_data
+
+    recipe = with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None, **data_changes)
+    return recipe if epochs is None else replace(recipe, optim=replace(recipe.optim, epochs=epochs))

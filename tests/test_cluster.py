@@ -1,4 +1,5 @@
 """Scale-out on Dask: every scheduler and worker here is started on 127.0.0.1 by the test and stopped by it."""
+from functools import partial
 import json
 import os
 import signal
@@ -7,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,13 @@ import torch
 pytest.importorskip("distributed")
 
 from takdlib.cluster import close, connect, dependencies, train_on_cluster  # noqa: E402
-from takdlib.recipes import with_data
-from takdlib.profiles import recipes_for
+from takdlib.profiles import recipes_for  # noqa: E402
 from takdlib.store import Store  # noqa: E402
+from conftest import tiny as _tiny  # noqa: E402
+
+tiny = partial(_tiny, epochs=2)  # these tests' trainings
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def tiny(recipe, epochs=2):
-    recipe = with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
-    return replace(recipe, optim=replace(recipe.optim, epochs=epochs))
 
 
 def weights(model):

@@ -10,17 +10,13 @@ import pytest
 import torch
 
 from conftest import write_cifar10
-from takdlib.recipes import with_data
 from takdlib.profiles import describe_profile, get_profile, recipes_for
 from takdlib.train import autocast, reproducible, resolve_device, train
+from conftest import tiny
 
 REPO = Path(__file__).resolve().parent.parent
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device here (CI has none); run on a GPU machine")
-
-
-def tiny(recipe):
-    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
 
 
 @pytest.mark.skipif(CUDA, reason="this machine has a GPU")

@@ -1,12 +1,8 @@
 import pytest
 
 from takdlib.experiment import start
-from takdlib.recipes import with_data
 from takdlib.profiles import recipes_for
-
-
-def tiny(recipe):
-    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
+from conftest import tiny
 
 
 def test_a_row_of_several_students_is_their_mean_under_the_seed_of_the_first(tmp_path, jpeg_archive, monkeypatch):

@@ -1,8 +1,8 @@
 """Nothing wrong is ever stored or used: damaged files, bad values and failing disks (issue 9's six cases)."""
+from functools import partial
 import os
 import subprocess
 import tarfile
-from dataclasses import replace
 
 import pytest
 import torch
@@ -10,14 +10,11 @@ import torch
 from takdlib.data import DataUnavailable, load_arrays
 from takdlib.files import StorageError, atomic_torch_save, digest_path
 from takdlib.losses import kd_term
-from takdlib.recipes import with_data
 from takdlib.profiles import recipes_for
 from takdlib.store import Store
+from conftest import tiny as _tiny
 
-
-def tiny(recipe, epochs=3):
-    recipe = with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
-    return replace(recipe, optim=replace(recipe.optim, epochs=epochs))
+tiny = partial(_tiny, epochs=3)  # these tests' trainings
 
 
 def flip_bytes(path):

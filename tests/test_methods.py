@@ -1,5 +1,6 @@
 """The methods behind one interface: AT's and FSP's losses against their formulas written out, a method
 added without touching the training loop, and recipe addresses that outlive new fields."""
+
 from dataclasses import replace
 
 import pytest
@@ -12,8 +13,8 @@ from takdlib.methods.attention import at_loss
 from takdlib.methods.base import Method
 from takdlib.methods.fsp import fsp_loss, fsp_matrix
 from takdlib.profiles import recipes_for
-from takdlib.recipes import with_data
 from takdlib.train import train
+from conftest import tiny
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +24,6 @@ def split(jpeg_archive, tmp_path_factory):
 
 
 SMOKE = recipes_for("smoke")
-
-
-def tiny(recipe):
-    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
 
 
 def quiet(_):

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from takdlib.report import PAPER, claims_markdown_file, claims_table, format_claims, write_json
+from takdlib.files import write_json
+from takdlib.report import PAPER, claims_markdown_file, claims_table, format_claims
 from takdlib.stats import inherited_mistake_rate
 
 

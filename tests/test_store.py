@@ -12,10 +12,7 @@ from takdlib import store as store_mod
 from takdlib.recipes import with_data
 from takdlib.profiles import recipes_for
 from takdlib.store import Store, format_index
-
-
-def tiny(recipe, **changes):
-    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None, **changes)
+from conftest import tiny
 
 
 @pytest.fixture

@@ -8,16 +8,13 @@ from takdlib.data import Split, load_arrays, make_split
 from takdlib.recipes import Optim, with_data
 from takdlib.profiles import recipes_for
 from takdlib.train import TrainingDiverged, fixed_guide_logits, lr_at, predict, summarize, train
+from conftest import tiny
 
 
 @pytest.fixture(scope="module")
 def split(jpeg_archive, tmp_path_factory):
     arrays = load_arrays("cifar10", jpeg_archive, tmp_path_factory.mktemp("cache"))
     return make_split(arrays, train_per_class=3, val_per_class=1)
-
-
-def tiny(recipe):
-    return with_data(recipe, train_per_class=3, val_per_class=1, test_per_class=None)
 
 
 def quiet(_):
