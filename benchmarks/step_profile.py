@@ -58,11 +58,11 @@ def profile(name: str, precision: str, steps: int) -> dict:
     labels = torch.randint(0, 10, (2048,), generator=gen)
     model = build_model(name).to(memory_format=torch.channels_last).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    xb, yb, _ = next(train_batches(images, labels, BATCH, gen, augmented=True))
+    xb, yb, _ = next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
     state = {}
 
     def batch():
-        next(train_batches(images, labels, BATCH, gen, augmented=True))
+        next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
 
     def forward():
         with autocast(device, precision):
@@ -80,7 +80,7 @@ def profile(name: str, precision: str, steps: int) -> dict:
     parts["backward"] = timed(backward, steps) - parts["forward"]
     backward()
     parts["optimiser"] = timed(step, steps)
-    evaluation = timed(lambda: predict(model, images[:1000], precision), max(3, steps // 4))
+    evaluation = timed(lambda: predict(model, images[:1000], 1.0, precision), max(3, steps // 4))
     model.train()
     train_seconds = sum(parts.values())
     flops = train_flops_per_image(name)

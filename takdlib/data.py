@@ -229,7 +229,8 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
 
 @dataclass(frozen=True)
 class Split:
-    """Train / validation / test tensors on the training device: x (N, 3, 32, 32) uint8, y (N,) int64."""
+    """Train / validation / test tensors on the training device: x (N, 3, 32, 32) uint8, y (N,) int64, and the
+    standard deviation the images are normalised to when fed to a model (`normalize`)."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
@@ -238,6 +239,7 @@ class Split:
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
+    input_std: float
 
 
 def _stratified(y: torch.Tensor, counts: list[int | None], seed: int) -> list[torch.Tensor]:
@@ -258,17 +260,19 @@ def _stratified(y: torch.Tensor, counts: list[int | None], seed: int) -> list[to
 
 
 def make_split(arrays: Arrays, train_per_class: int | None = None, val_per_class: int = 0,
-               test_per_class: int | None = None, seed: int = 0, device: str | torch.device = "cpu") -> Split:
-    """Stratified subset of the training set with a held-out validation part; optional test subset."""
+               test_per_class: int | None = None, seed: int = 0, device: str | torch.device = "cpu",
+               input_std: float = 1.0) -> Split:
+    """Stratified subset of the training set with a held-out validation part; optional test subset; inputs
+    normalised to `input_std` (1.0 as the TAKD code, 0.5 as its paper's text)."""
     val_idx, train_idx = _stratified(arrays.train_y, [val_per_class, train_per_class], seed)
     (test_idx,) = _stratified(arrays.test_y, [test_per_class], seed)
     to = lambda t: t.to(device)  # noqa: E731
     return Split(to(arrays.train_x[train_idx]), to(arrays.train_y[train_idx]),
                  to(arrays.train_x[val_idx]), to(arrays.train_y[val_idx]),
-                 to(arrays.test_x[test_idx]), to(arrays.test_y[test_idx]), len(arrays.classes))
+                 to(arrays.test_x[test_idx]), to(arrays.test_y[test_idx]), len(arrays.classes), input_std)
 
 
-def normalize(x: torch.Tensor, input_std: float = 1.0) -> torch.Tensor:
+def normalize(x: torch.Tensor, input_std: float) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float32 channels_last, zero mean and standard deviation `input_std` per channel
     (the TAKD code's constants; its paper's text says 0.5, its code gives 1)."""
     mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1) * 255
@@ -297,7 +301,7 @@ def epoch_generator(seed: int, epoch: int, device: str | torch.device) -> torch.
 
 
 def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augmented: bool,
-                  input_std: float = 1.0):
+                  input_std: float):
     """Shuffled, optionally augmented, normalised batches (images, labels, indices into x); a trailing
     batch of one is dropped (BatchNorm)."""
     order = torch.randperm(len(x), generator=generator, device=x.device)
@@ -311,6 +315,6 @@ def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: 
         yield normalize(xb, input_std), y[idx], idx
 
 
-def eval_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, input_std: float = 1.0):
+def eval_batches(x: torch.Tensor, y: torch.Tensor, input_std: float, batch_size: int = 1000):
     for start in range(0, len(x), batch_size):
         yield normalize(x[start:start + batch_size], input_std), y[start:start + batch_size]

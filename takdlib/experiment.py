@@ -11,7 +11,7 @@ import pandas as pd
 from .cluster import train_on_cluster
 from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
-from .profiles import get_profile
+from .profiles import get_profile, summary
 from .recipes import Profile, Recipe, Recipes
 from .files import write_json
 from .store import Store
@@ -142,7 +142,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
     data = resolve_data(data)  # resolved here, so Dask workers get the same source
     exp = Experiment(name, p, dataset, tuple(seeds) if seeds is not None else p.seeds,
                      Store(store_root, data, device), root / "figures", root / "results", client)
-    print(f"{name}: profile {p.name} ({p.note}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "
+    print(f"{name}: profile {p.name} ({p.note}: {summary(p)}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "
           f"store {_shown(exp.store.root)}; outputs {_shown(root)}"
           + (f"; trainings on {cluster} ({len(client.scheduler_info()['workers'])} workers)" if client else ""))
     return exp

@@ -29,7 +29,7 @@ class LossAndAccuracy(Metric):
     normalised as the models were trained (input_std: the recipes' data.input_std).
     """
 
-    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]], input_std: float = 1.0):
+    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]], input_std: float):
         super().__init__()
         self.batches = batches
         self.input_std = input_std

@@ -66,7 +66,7 @@ PROFILES: dict[str, Profile] = {
         tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
         students_per_seed=2, cheap_students=("plain2",),
-        note="every code path in seconds; no claim is judged",
+        note="CI: every code path in seconds; no claim is judged",
     ),
     "cpu": Profile(
         name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
@@ -75,8 +75,7 @@ PROFILES: dict[str, Profile] = {
         tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         students_per_seed=3, cheap_students=("plain2",), evidence=True,
-        note="teachers, assistants and students in three regimes sized for 2 cores with native bf16 (a cold run "
-             "of at most 90 minutes); every claim judged",
+        note="a 2-core CPU with native bf16, in one cold run of at most 90 minutes; every claim judged",
     ),
     "gpu": Profile(
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
@@ -84,24 +83,21 @@ PROFILES: dict[str, Profile] = {
         teacher=Regime(_GPU_TEACHER_DATA, _GPU_TEACHER_PLAIN, _GPU_TEACHER_RESNET),
         tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=2000,
-        note="full CIFAR (100 images per class held out for validation); teachers 30 epochs with crop + flip, "
-             "assistants and students 15 epochs without; bf16; 3 seeds; about an hour of one H100 (estimated)",
+        note="one GPU, about an hour of an H100 (estimated)",
     ),
     "paper": Profile(
         name="paper", **_same_for_all(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
-        note="the TAKD paper's stated protocol (full data, 150 epochs, Nesterov, lr 0.1, ResNet drops at 80 and "
-             "120, inputs at std 0.5); for GPUs",
+        note="the TAKD paper's stated protocol; for GPUs",
     ),
     "paper_code": Profile(
         name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
         tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
-        note="the TAKD code's protocol (160 epochs, momentum, lr 0.01 plain / its ResNet schedule, element-mean "
-             "KL, no augmentation, its seeds); for GPUs",
+        note="the TAKD code's protocol (its ResNet schedule, element-mean KL, its seeds); for GPUs",
     ),
 }
 
@@ -115,10 +111,10 @@ def in_precision(p: Profile, precision: str, note: str) -> Profile:
     return replace(p, name=f"{p.name}_{precision}", note=note, evidence=False, **twin)
 
 
-PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design in fp32, for CPUs without "
-                                    "native bf16 (AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
-PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design in fp16 with a gradient "
-                                    "scaler, for GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
+PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design, for CPUs without native bf16 "
+                                    "(AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
+PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design with a gradient scaler, for "
+                                    "GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
 
 
 def get_profile(name: str) -> Profile:
@@ -138,13 +134,33 @@ def recipes_for(profile: str, dataset: str = "cifar10") -> Recipes:
     return Recipes(get_profile(profile), dataset)
 
 
+def summary(p: Profile) -> str:
+    """The profile in one line, from its fields: images, epochs and learning rates per role, precision, seeds."""
+    def per_class(n):
+        return "all" if n is None else f"{n:,}"
+
+    def epochs(n):
+        return f"{n} epoch{'s' * (n != 1)}"
+
+    roles = []
+    for role in ROLES:
+        r = p.regime(role)
+        images = per_class(r.data.train_per_class)
+        if r.data_for("resnet") != r.data:
+            images += f" (ResNets {per_class(r.data_for('resnet').train_per_class)})"
+        roles.append(f"{role}s {images} images/class{' with crop + flip' if r.data.augment else ''}, "
+                     f"{epochs(r.plain.epochs)} (ResNets {r.resnet.epochs})")
+    precisions = sorted({o.precision for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet)})
+    return f"{'; '.join(roles)}; {'/'.join(precisions)}; {len(p.seeds)} seed{'s' * (len(p.seeds) > 1)}"
+
+
 def describe_profile(p: Profile) -> str:
     """The profile's settings per role, as text for a notebook to print (so no setting is typed twice)."""
 
     def per_class(n):
         return "all" if n is None else f"{n}"
 
-    lines = [f"profile {p.name}: {p.note}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
+    lines = [f"profile {p.name} ({p.note}): {summary(p)}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
     if p.students_per_seed > 1 and p.cheap_students:
         lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
                      f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")

@@ -70,7 +70,7 @@ class Store:
         """The tensors a recipe with this DataSpec trains and is evaluated on, on the store's device."""
         if spec not in self._splits:
             self._splits[spec] = make_split(self.arrays(spec.dataset), spec.train_per_class, spec.val_per_class,
-                                            spec.test_per_class, spec.split_seed, self.device)
+                                            spec.test_per_class, spec.split_seed, self.device, spec.input_std)
         return self._splits[spec]
 
     # addressing -------------------------------------------------------------------------------

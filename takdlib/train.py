@@ -45,24 +45,25 @@ def lr_at(optim: Optim, progress: float) -> float:
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor, precision: str = "fp32", batch_size: int = 1000,
-            input_std: float = 1.0) -> torch.Tensor:
-    """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32), model in eval mode."""
+def predict(model: nn.Module, x: torch.Tensor, input_std: float, precision: str = "fp32",
+            batch_size: int = 1000) -> torch.Tensor:
+    """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32) of a split normalised to `input_std`
+    (`Split.input_std`), model in eval mode."""
     model.eval()
     device = next(model.parameters()).device
     out = []
-    for xb, _ in eval_batches(x, x.new_zeros(len(x)), batch_size, input_std):
+    for xb, _ in eval_batches(x, x.new_zeros(len(x)), input_std, batch_size):
         with autocast(device, precision):
             out.append(model(xb).float())
     return torch.cat(out) if out else torch.empty(0)
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "fp32",
-             input_std: float = 1.0) -> tuple[float, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, input_std: float,
+             precision: str = "fp32") -> tuple[float, float]:
     """(accuracy in %, mean cross-entropy) on uint8 images x (N, 3, 32, 32) and labels y (N,)."""
     if len(x) == 0:
         return float("nan"), float("nan")
-    logits = predict(model, x, precision, input_std=input_std)
+    logits = predict(model, x, input_std, precision)
     return 100.0 * (logits.argmax(1) == y).float().mean().item(), F.cross_entropy(logits, y).item()
 
 
@@ -119,6 +120,9 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
     log takes what a reader should see (resumes, warnings); epoch_log the line of every epoch (default: log).
     """
+    if split.input_std != recipe.data.input_std:
+        raise ValueError(f"{recipe.short()} feeds images normalised to std {recipe.data.input_std}, but the split "
+                         f"given is normalised to {split.input_std}: use the split of its DataSpec (Store.split)")
     device = resolve_device(device)
     with reproducible(device), own_stream(device):
         return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits, epoch_log or log)
@@ -191,7 +195,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         gen = epoch_generator(recipe.seed, epoch, device)
         loss_sum, term_sums, n_seen = torch.zeros((), device=device), {}, 0
         for step, (xb, yb, idx) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
-                                                           recipe.data.augment, recipe.data.input_std)):
+                                                           recipe.data.augment, split.input_std)):
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -215,9 +219,9 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         if not math.isfinite(train_loss):
             bar.close()
             raise TrainingDiverged(f"loss became {train_loss} in epoch {epoch + 1} of {recipe.short()}")
-        val_acc, _ = evaluate(model, split.val_x, split.val_y, o.precision, recipe.data.input_std)
+        val_acc, _ = evaluate(model, split.val_x, split.val_y, split.input_std, o.precision)
         last = epoch + 1 == o.epochs
-        test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, o.precision, recipe.data.input_std)
+        test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, split.input_std, o.precision)
                                if o.test_every_epoch or last else (None, None))
         if not o.test_every_epoch and math.isfinite(val_acc) and not last \
                 and val_acc >= max((h["val_acc"] for h in history), default=-math.inf):
@@ -251,7 +255,7 @@ def _score_validation_selected(history: list[dict], best_val_state: dict | None,
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     model.load_state_dict(best_val_state)
     history[selected]["test_acc"], history[selected]["test_loss"] = evaluate(
-        model, split.test_x, split.test_y, recipe.optim.precision, recipe.data.input_std)
+        model, split.test_x, split.test_y, split.input_std, recipe.optim.precision)
 
 
 def has_fixed_guide_logits(recipe: Recipe) -> bool:
@@ -265,7 +269,7 @@ def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.T
     """Each guide's logits (N, classes) on the unaugmented training images, or None when they change per step."""
     if not has_fixed_guide_logits(recipe):
         return None
-    return [predict(g, train_x, recipe.optim.precision, input_std=recipe.data.input_std) for g in guides]
+    return [predict(g, train_x, recipe.data.input_std, recipe.optim.precision) for g in guides]
 
 
 def _validation_selected(history: list[dict]) -> int | None:

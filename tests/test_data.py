@@ -114,19 +114,19 @@ def test_augment_crops_and_flips_within_the_padded_image():
 def test_batches_are_deterministic_per_epoch_and_cover_the_data():
     x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
     y = torch.arange(10)
-    labels = lambda epoch: torch.cat([yb for _, yb, _ in train_batches(x, y, 4, epoch_generator(0, epoch, "cpu"), False)])  # noqa: E731
+    labels = lambda epoch: torch.cat([yb for _, yb, _ in train_batches(x, y, 4, epoch_generator(0, epoch, "cpu"), False, 1.0)])  # noqa: E731
     assert torch.equal(labels(0), labels(0))
     assert not torch.equal(labels(0), labels(1))
     assert sorted(labels(0).tolist()) == list(range(10))
-    assert all(torch.equal(yb, y[idx]) for _, yb, idx in train_batches(x, y, 4, epoch_generator(0, 0, "cpu"), False))
+    assert all(torch.equal(yb, y[idx]) for _, yb, idx in train_batches(x, y, 4, epoch_generator(0, 0, "cpu"), False, 1.0))
     # a trailing batch of one would break BatchNorm: it is dropped
-    assert len(list(train_batches(x[:9], y[:9], 4, epoch_generator(0, 0, "cpu"), False))) == 2
+    assert len(list(train_batches(x[:9], y[:9], 4, epoch_generator(0, 0, "cpu"), False, 1.0))) == 2
 
 
 def test_normalize_uses_the_takd_constants():
     x = torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)
     expected = (1 - torch.tensor(data_mod.MEAN)) / torch.tensor(data_mod.STD)
-    assert torch.allclose(normalize(x)[0, :, 0, 0], expected, atol=1e-5)
+    assert torch.allclose(normalize(x, 1.0)[0, :, 0, 0], expected, atol=1e-5)
 
 
 def test_the_offline_cifar10_copy_matches_its_readme(real_cifar10, tmp_path):

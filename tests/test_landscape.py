@@ -114,7 +114,7 @@ def test_direction_is_filter_normalised_gaussian_with_zero_biases():
 def test_plane_is_centred_on_the_model_and_leaves_it_alone(batches):
     model = build_model("plain2").eval()
     state = copy.deepcopy(model.state_dict())
-    metric = LossAndAccuracy(batches)
+    metric = LossAndAccuracy(batches, input_std=1.0)
     surface = plane(model, metric, seed=0, extent=1.0, steps=5)
     assert surface["loss"].shape == (5, 5) and surface["coords"][2] == 0
     assert surface["loss"][2, 2] == pytest.approx(metric(frozen_copy(model))[0], rel=1e-5)
@@ -137,7 +137,7 @@ def two_students():
 
 
 def test_sharpness_and_interpolation_endpoints(batches):
-    metric = LossAndAccuracy(batches)
+    metric = LossAndAccuracy(batches, input_std=1.0)
     a, b = two_students()
     line = interpolate(a, b, metric, steps=4)
     assert line["t"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -149,7 +149,7 @@ def test_sharpness_and_interpolation_endpoints(batches):
 
 
 def test_defect_linear_interpolation_keeps_the_start_models_batchnorm_statistics(batches):
-    metric = LossAndAccuracy(batches)
+    metric = LossAndAccuracy(batches, input_std=1.0)
     a, b = two_students()
     end = linear_interpolation(frozen_copy(a), frozen_copy(b), metric, steps=4)[-1]
     b_weights_a_stats = copy.deepcopy(b)

@@ -16,7 +16,7 @@ from takdlib.train import train
 g = torch.Generator().manual_seed(0)
 x = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g)
 y = torch.arange(40) % 10
-split = Split(x, y, x[:10], y[:10], x[:10], y[:10], num_classes=10)
+split = Split(x, y, x[:10], y[:10], x[:10], y[:10], num_classes=10, input_std=1.0)
 recipe = recipes_for("smoke").scratch("plain2", 0)
 train(replace(recipe, optim=replace(recipe.optim, epochs=2, batch_size=8)), split)
 """

@@ -184,3 +184,12 @@ def test_an_unregistered_profile_builds_every_kind_of_recipe_from_its_own_settin
         fit = R.fitnet("resnet8", R.teacher("resnet20", 0), hint_layers=(1, 1))
         assert fit.optim.epochs + fit.init.optim.epochs == 6 and len(R.student_seeds(fit)) == 4
         assert R.on("cifar100").scratch("plain2", 0).data.dataset == "cifar100"
+
+
+def test_a_profile_is_described_from_its_fields_not_from_typed_text():
+    from takdlib.profiles import summary
+
+    cpu = get_profile("cpu")
+    longer = replace(cpu, student=replace(cpu.student, plain=replace(cpu.student.plain, epochs=11)))
+    assert "students 250 images/class, 8 epochs" in summary(cpu)
+    assert "students 250 images/class, 11 epochs" in summary(longer) and summary(longer).endswith("bf16; 4 seeds")

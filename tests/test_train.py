@@ -93,7 +93,7 @@ def learnable_split(n_per_class: int, seed: int = 0) -> Split:
         return x.to(torch.uint8), y
 
     (tx, ty), (vx, vy), (sx, sy) = make(n_per_class), make(2), make(4)
-    return Split(tx, ty, vx, vy, sx, sy, num_classes=10)
+    return Split(tx, ty, vx, vy, sx, sy, num_classes=10, input_std=1.0)
 
 
 def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selected():
@@ -124,7 +124,7 @@ def test_guide_logits_are_computed_once_only_when_the_images_never_change(split)
     kd = with_data(tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)), augment=False)
     cached = fixed_guide_logits(kd, [teacher], split.train_x)
     assert cached is not None and cached[0].shape == (len(split.train_x), 10)
-    live = predict(teacher, split.train_x[:7], batch_size=3)  # other batch sizes: the same logits up to bf16
+    live = predict(teacher, split.train_x[:7], split.input_std, batch_size=3)  # other batch sizes: the same logits up to bf16
     assert torch.allclose(cached[0][:7], live, atol=0.05, rtol=0.02)
     assert fixed_guide_logits(with_data(kd, augment=True), [teacher], split.train_x) is None
     assert fixed_guide_logits(tiny(recipes_for("smoke").scratch("plain2", 0)), [], split.train_x) is None
@@ -166,3 +166,9 @@ def test_the_history_logs_each_loss_term_and_they_sum_to_the_training_loss(split
         for epoch in history["epochs"]:
             assert sorted(epoch["loss_terms"]) == names
             assert sum(epoch["loss_terms"].values()) == pytest.approx(epoch["train_loss"], rel=1e-5)
+
+
+def test_a_split_normalised_otherwise_than_the_recipe_is_refused(split):
+    recipe = tiny(recipes_for("paper").scratch("plain2", 20))  # the paper's text: inputs at std 0.5
+    with pytest.raises(ValueError, match="normalised to std 0.5, but the split given is normalised to 1.0"):
+        train(recipe, split, log=quiet)
