@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from takdlib.budget import train_flops_per_image
 from takdlib.data import train_batches
 from takdlib.models import build_model
-from takdlib.runner import cpu_model, native_bf16
+from takdlib.machine import cpu_model, native_bf16
 from takdlib.train import autocast, predict
 
 BATCH = 128

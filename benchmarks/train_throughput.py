@@ -90,7 +90,7 @@ def main() -> None:
 
 
 def cpu_description() -> str:
-    from takdlib.runner import cpu_model, native_bf16
+    from takdlib.machine import cpu_model, native_bf16
 
     return (f"{cpu_model()}, torch dispatches to {torch.backends.cpu.get_cpu_capability()}, "
             f"native bf16 instructions: {', '.join(native_bf16()) or 'none'}")

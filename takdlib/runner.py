@@ -8,11 +8,9 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import papermill as pm
@@ -20,14 +18,13 @@ import papermill as pm
 from .budget import census, write_census
 from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
+from .machine import manifest, profile_for_this_cpu, profile_for_this_gpu
 from .profiles import PROFILES, get_profile
-from .recipes import ROLES
 from .files import write_json
 from .report import claims_markdown_file, claims_table, format_claims, replication
 from .train import PROGRESS_ENV, resolve_device
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
-PACKAGES = ("torch", "torchvision", "papermill", "matplotlib", "seaborn", "loss-landscapes", "numpy", "pandas")
 
 
 REPLICATION_SEEDS = range(500, 1000)  # evidence seeds are the profiles' own (below 100), pilots use 100-499
@@ -77,97 +74,6 @@ def dirty_files() -> list[str]:
     """Tracked or untracked-but-not-ignored files that differ from HEAD (empty outside a git checkout)."""
     status = git("status", "--porcelain")
     return [line[3:] for line in status.splitlines()] if status else []
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (Linux /proc/cpuinfo, else platform.processor())."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 instructions that compute in bfloat16 without emulation
-
-
-def native_bf16() -> list[str]:
-    """The CPU's native bf16 instructions (Linux /proc/cpuinfo flags; empty where none or unknown). Without
-    them torch emulates bf16 autocast, which there trains 2-3x slower than fp32 (benchmarks/RESULTS.md)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                return [f for f in NATIVE_BF16_FLAGS if f in flags]
-    except OSError:
-        pass
-    return []
-
-
-def profile_for_this_cpu(profile: str, device: str, emulated_bf16: bool = False) -> str:
-    """The profile to run. A profile that trains in bf16, asked to run on a CPU without native bf16, would be
-    emulated there (2-11x slower than fp32): where it has an fp32 twin (the same design in fp32, e.g. cpu_fp32)
-    that twin runs instead, and a line says so; with `emulated_bf16`, or without a twin, it runs as asked, with a
-    warning. Said before the first notebook."""
-    if device != "cpu" or "bf16" not in precisions(profile) or native_bf16() \
-            or platform.machine() not in ("x86_64", "AMD64"):
-        return profile
-    fp32 = f"{profile}_fp32"
-    why = (f"this CPU ({cpu_model()}) has no native bf16 instructions ({' / '.join(NATIVE_BF16_FLAGS)}), where "
-           f"torch emulates bf16 several times slower than fp32")
-    if fp32 in PROFILES and not emulated_bf16:
-        print(f"Running profile {fp32}, the {profile} design in fp32: {why}. Its models and outputs are its own "
-              f"(runs/{fp32}/), not the committed evidence; --emulated-bf16 runs {profile} as asked.", flush=True)
-        return fp32
-    print(f"WARNING: profile {profile} trains in bf16, but {why}"
-          + (f". Profile {fp32} is the same design in fp32." if fp32 in PROFILES else "."), flush=True)
-    return profile
-
-
-def profile_for_this_gpu(profile: str, bf16_supported: bool) -> str:
-    """The profile to run on a GPU. One that trains in bf16, on a GPU without bf16 (before NVIDIA Ampere: T4,
-    V100), runs as its fp16 twin (fp16 autocast with a gradient scaler) where it has one, and a line says so."""
-    if bf16_supported or "bf16" not in precisions(profile):
-        return profile
-    fp16 = f"{profile}_fp16"
-    if fp16 in PROFILES:
-        print(f"Running profile {fp16}, the {profile} design in fp16 with a gradient scaler: this GPU has no bf16. "
-              f"Its models and outputs are its own (runs/{fp16}/).", flush=True)
-        return fp16
-    print(f"WARNING: profile {profile} trains in bf16, which this GPU does not support.", flush=True)
-    return profile
-
-
-def precisions(profile: str) -> list[str]:
-    """The precisions a profile trains in, over its roles and families."""
-    p = PROFILES[profile]
-    return sorted({o.precision for role in ROLES for o in (p.regime(role).plain, p.regime(role).resnet)})
-
-
-def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
-             cluster: str | None = None) -> dict:
-    """What the run was: the code (revision and whether the work tree differed from it when the run started),
-    packages, hardware (CPU model, the instruction set torch dispatches to, GPU) and wall time per notebook."""
-    import torch
-
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    cuda = torch.cuda.is_available()
-    return dict(profile=profile, precision=precisions(profile), git_revision=revision, git_dirty=dirty,
-                python=sys.version.split()[0], packages=versions, platform=platform.platform(),
-                processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
-                cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_native_bf16=native_bf16(),
-                cpu_count=os.cpu_count(),
-                cpu_threads=torch.get_num_threads(),
-                cuda=torch.cuda.get_device_name(0) if cuda else None,
-                cuda_bf16=torch.cuda.is_bf16_supported() if cuda else None,
-                cluster=cluster, wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:

@@ -1,6 +1,6 @@
 import pytest
 
-from takdlib import runner
+from takdlib import machine, runner
 from takdlib.locations import REPO_ROOT
 from takdlib.profiles import PROFILES
 
@@ -40,7 +40,7 @@ def test_the_cli_refuses_before_running_anything(monkeypatch):
 
 
 def test_the_manifest_names_the_machine():
-    m = runner.manifest({"01_gap": 1.0}, "cpu", "abc", dirty=False)
+    m = machine.manifest({"01_gap": 1.0}, "cpu", "abc", dirty=False)
     assert m["git_revision"] == "abc" and m["git_dirty"] is False
     import torch
 
@@ -49,40 +49,40 @@ def test_the_manifest_names_the_machine():
 
 
 def test_without_native_bf16_the_fp32_design_runs_and_says_so(monkeypatch, capsys):
-    monkeypatch.setattr(runner.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(runner, "native_bf16", lambda: [])
-    assert runner.profile_for_this_cpu("cpu", "cpu") == "cpu_fp32"
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(machine, "native_bf16", lambda: [])
+    assert machine.profile_for_this_cpu("cpu", "cpu") == "cpu_fp32"
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "Running profile cpu_fp32" in out and "no native bf16" in out
-    assert runner.profile_for_this_cpu("cpu", "cpu", emulated_bf16=True) == "cpu"  # asked for: run, and warn
+    assert machine.profile_for_this_cpu("cpu", "cpu", emulated_bf16=True) == "cpu"  # asked for: run, and warn
     assert "WARNING" in capsys.readouterr().out
-    assert runner.profile_for_this_cpu("gpu", "cpu") == "gpu"  # no fp32 twin: as asked, with a warning
+    assert machine.profile_for_this_cpu("gpu", "cpu") == "gpu"  # no fp32 twin: as asked, with a warning
     assert "WARNING" in capsys.readouterr().out
-    assert runner.profile_for_this_cpu("cpu_fp32", "cpu") == "cpu_fp32"  # trains in fp32: nothing to say
-    assert runner.profile_for_this_cpu("cpu", "cuda") == "cpu"  # a GPU computes bf16 itself
+    assert machine.profile_for_this_cpu("cpu_fp32", "cpu") == "cpu_fp32"  # trains in fp32: nothing to say
+    assert machine.profile_for_this_cpu("cpu", "cuda") == "cpu"  # a GPU computes bf16 itself
     assert capsys.readouterr().out == ""
-    monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16"])
-    assert runner.profile_for_this_cpu("cpu", "cpu") == "cpu"  # native bf16: the profile as asked, silently
+    monkeypatch.setattr(machine, "native_bf16", lambda: ["amx_bf16"])
+    assert machine.profile_for_this_cpu("cpu", "cpu") == "cpu"  # native bf16: the profile as asked, silently
     assert capsys.readouterr().out == ""
 
 
 def test_a_gpu_without_bf16_runs_the_fp16_design_and_says_so(capsys):
-    assert runner.profile_for_this_gpu("gpu", bf16_supported=False) == "gpu_fp16"
+    assert machine.profile_for_this_gpu("gpu", bf16_supported=False) == "gpu_fp16"
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "Running profile gpu_fp16" in out and "gradient scaler" in out
-    assert runner.profile_for_this_gpu("gpu", bf16_supported=True) == "gpu"  # Ampere and later: as asked
-    assert runner.profile_for_this_gpu("smoke", bf16_supported=False) == "smoke"  # fp32 already
+    assert machine.profile_for_this_gpu("gpu", bf16_supported=True) == "gpu"  # Ampere and later: as asked
+    assert machine.profile_for_this_gpu("smoke", bf16_supported=False) == "smoke"  # fp32 already
     assert capsys.readouterr().out == ""
-    assert runner.profile_for_this_gpu("paper", bf16_supported=False) == "paper"  # no fp16 twin: a warning
+    assert machine.profile_for_this_gpu("paper", bf16_supported=False) == "paper"  # no fp16 twin: a warning
     assert "WARNING" in capsys.readouterr().out
-    m = runner.manifest({}, "gpu_fp16", "abc", dirty=False)
+    m = machine.manifest({}, "gpu_fp16", "abc", dirty=False)
     assert m["profile"] == "gpu_fp16" and m["precision"] == ["fp16"]
-    assert runner.manifest({}, "cpu", "abc", dirty=False)["precision"] == ["bf16"]
+    assert machine.manifest({}, "cpu", "abc", dirty=False)["precision"] == ["bf16"]
 
 
 def test_the_manifest_says_whether_bf16_is_native(monkeypatch):
-    monkeypatch.setattr(runner, "native_bf16", lambda: ["amx_bf16", "avx512_bf16"])
-    assert runner.manifest({}, "cpu", "abc", dirty=False)["cpu_native_bf16"] == ["amx_bf16", "avx512_bf16"]
+    monkeypatch.setattr(machine, "native_bf16", lambda: ["amx_bf16", "avx512_bf16"])
+    assert machine.manifest({}, "cpu", "abc", dirty=False)["cpu_native_bf16"] == ["amx_bf16", "avx512_bf16"]
 
 
 def test_a_replication_runs_on_fresh_seeds_nobody_chose():
