@@ -95,6 +95,40 @@ def replication(committed: list[dict], replicated: list[dict]) -> tuple[str, int
     return "\n".join(lines) + "\n", agree, compared
 
 
+# what a measured row holds besides its labels (takdlib.experiment.Experiment.measure)
+_MEASURED = {"seed", "acc", "val_selected", "best_test", "students", "student_accs", "train_seconds"}
+
+
+def check(committed: dict, checked: dict) -> tuple[str, int, int]:
+    """Each measured row of a check run (one notebook, one evidence seed, on another machine) beside the committed
+    row with the same labels and seed, with the committed rows' spread over seeds for scale: (a Markdown table,
+    rows within one committed sd, rows compared). Accuracies in %."""
+    import statistics
+
+    rows = []
+    for field, records in checked.items():
+        if not (isinstance(records, list) and records and isinstance(records[0], dict) and "acc" in records[0]):
+            continue
+        for r in records:
+            labels = {k: v for k, v in r.items() if k not in _MEASURED}
+            same = [c for c in committed.get(field, []) if {k: c.get(k) for k in labels} == labels]
+            mine = [c for c in same if c.get("seed") == r["seed"]]
+            if not mine or r["acc"] is None or mine[0]["acc"] is None:
+                continue
+            sd = statistics.stdev(c["acc"] for c in same) if len(same) > 1 else float("nan")
+            diff = r["acc"] - mine[0]["acc"]
+            rows.append(dict(table=field, row=", ".join(str(v) for v in labels.values()), seed=r["seed"],
+                             committed=f"{mine[0]['acc']:.2f}", here=f"{r['acc']:.2f}", difference=f"{diff:+.2f}",
+                             sd=f"{sd:.2f}", within="yes" if abs(diff) <= sd else "no"))
+    within = sum(r["within"] == "yes" for r in rows)
+    columns = ["table", "row", "seed", "committed", "here", "difference", "sd", "within"]
+    titles = ["table", "row", "seed", "committed %", "this machine %", "difference", "committed sd over seeds",
+              "within one sd"]
+    lines = [f"{within} of {len(rows)} rows lie within one committed sd over seeds of the committed value.", "",
+             *_table(rows, columns, titles)]
+    return "\n".join(lines) + "\n", within, len(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
     parser.add_argument("results_dir")

@@ -18,15 +18,16 @@ import papermill as pm
 from .budget import census, write_census
 from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
-from .machine import manifest, profile_for_this_cpu, profile_for_this_gpu
-from .profiles import PROFILES, get_profile
+from .machine import cpu_model, manifest, profile_for_this_cpu, profile_for_this_gpu
+from .profiles import PROFILES, evidence_profile, get_profile
 from .files import write_json
-from .report import claims_markdown_file, claims_table, format_claims, replication
+from .report import check, claims_markdown_file, claims_table, format_claims, replication
 from .train import PROGRESS_ENV, resolve_device
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
 
+CHECK_NOTEBOOK = "05_distilled_ta"  # plain CNNs only, one teacher: the cheapest full notebook
 REPLICATION_SEEDS = range(500, 1000)  # evidence seeds are the profiles' own (below 100), pilots use 100-499
 
 
@@ -210,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the same profile on fresh seeds (given, else drawn at random from "
                              f"{REPLICATION_SEEDS.start}-{REPLICATION_SEEDS.stop - 1}), outputs under "
                              "runs/<profile>-replicate/, then each verdict beside the committed one")
+    parser.add_argument("--check", nargs="?", const=CHECK_NOTEBOOK, default=None, metavar="NOTEBOOK",
+                        help="check the committed numbers on this machine: one notebook (default "
+                             f"{CHECK_NOTEBOOK}) on the profile's first seed, outputs under runs/<profile>-check/, "
+                             "each row beside the committed one (a check, not evidence)")
     parser.add_argument("--emulated-bf16", action="store_true",
                         help="run a bf16 profile as asked on a CPU without native bf16 (default: its fp32 twin)")
     parser.add_argument("--allow-dirty", action="store_true",
@@ -237,6 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     params = dict(profile=args.profile, device=args.device, **extra)
     if args.cluster:
         params["cluster"] = args.cluster
+    if args.check:
+        if args.only or args.replicate is not None:
+            parser.error("--check runs one notebook of its own: not with --only or --replicate")
+        args.only = [args.check]
+        params["seeds"] = [get_profile(args.profile).seeds[0]]
+        params["out_dir"] = extra.get("out_dir") or str(REPO_ROOT / "runs" / f"{args.profile}-check")
+        print(f"check of the committed numbers: {args.check} on seed {params['seeds'][0]}, profile {args.profile} "
+              f"(outputs under {params['out_dir']})", flush=True)
     paths = notebook_paths(args.only)
     committed_root = output_root(get_profile(args.profile), extra.get("out_dir"))
     if args.replicate is not None:
@@ -289,10 +302,24 @@ def main(argv: list[str] | None = None) -> int:
             f"# Replication of the committed {args.profile} verdicts on seeds {params['seeds']}\n\n" + table)
         print(f"\nReplication on seeds {params['seeds']}: {agree} of {compared} rows agree with the committed "
               f"verdicts ({root / 'results' / 'replication.md'})")
+    if args.check and not failed:
+        write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1
     return 0
+
+
+def write_check(name: str, committed: Path, checked: Path, profile: str) -> Path:
+    """The check's rows beside the committed ones, printed and written to <checked>/check.md."""
+    theirs, mine = (json.loads((folder / f"{name}.json").read_text()) for folder in (committed, checked))
+    table, within, compared = check(theirs, mine)
+    path = checked / "check.md"
+    path.write_text(f"# Check of the committed {theirs['profile']} numbers: {name}, seed {mine['seeds'][0]}, "
+                    f"profile {profile} on {cpu_model()}\n\n{table}")
+    print(f"\nCheck: {within} of {compared} rows within one committed sd over seeds of the committed value "
+          f"({path})", flush=True)
+    return path
 
 
 if __name__ == "__main__":

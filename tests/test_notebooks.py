@@ -121,3 +121,14 @@ def test_every_notebook_discusses_its_results_and_gives_exercises_and_references
                 for line in c.source.splitlines() if line.startswith("## ")]
     wanted = ["## Verdict", "## What this shows"] * (path in EXPERIMENTS) + ["## Try this", "## References"]
     assert [h for h in headings if h in wanted] == wanted, headings
+
+
+def test_a_check_runs_one_notebook_on_one_seed_and_sets_it_beside_the_committed_numbers(real_cifar10, tmp_path):
+    result = run_all("--profile", "smoke", "--check", "-p", "out_dir", str(tmp_path / "out"),
+                     "-p", "store", str(tmp_path / "store"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "check of the committed numbers: 05_distilled_ta on seed 0" in result.stdout
+    report = (tmp_path / "out" / "results" / "check.md").read_text()
+    assert "rows lie within one committed sd" in report and "| table | row | seed |" in report
+    assert json.loads((tmp_path / "out" / "results" / "05_distilled_ta.json").read_text())["seeds"] == [0]
+    assert run_all("--profile", "smoke", "--check", "--only", "02_takd").returncode == 2

@@ -76,3 +76,19 @@ def test_every_table_the_project_writes_renders_as_a_table_whatever_its_cells_ho
         head, body = table["children"]
         width = len(head["children"])
         assert all(len(row["children"]) == width for row in body["children"])
+
+
+def test_a_check_sets_each_row_of_its_seed_beside_the_committed_one():
+    from takdlib.report import check
+
+    committed = {"profile": "cpu", "table": [
+        {"family": "plain", "method": "TAKD", "seed": s, "acc": a, "students": 1} for s, a in ((0, 54.0), (1, 55.0), (2, 56.0))
+    ] + [{"family": "plain", "method": "NOKD", "seed": s, "acc": a, "students": 1} for s, a in ((0, 50.0), (1, 50.2))]}
+    checked = {"profile": "cpu_fp32", "seeds": [0], "claims": [], "table": [
+        {"family": "plain", "method": "TAKD", "seed": 0, "acc": 54.5, "students": 1},   # within sd 1.0
+        {"family": "plain", "method": "NOKD", "seed": 0, "acc": 51.0, "students": 1},   # outside sd 0.14
+        {"family": "plain", "method": "BLKD", "seed": 0, "acc": 52.0, "students": 1}]}  # not committed: left out
+    table, within, compared = check(committed, checked)
+    assert (within, compared) == (1, 2)
+    assert "| table | plain, TAKD | 0 | 54.00 | 54.50 | +0.50 | 1.00 | yes |" in table
+    assert "| table | plain, NOKD | 0 | 50.00 | 51.00 | +1.00 | 0.14 | no |" in table
