@@ -4,7 +4,7 @@ a = the L2-normalised channel mean of the squared feature map (the official code
 import torch
 import torch.nn.functional as F
 
-from .base import Method, Step, feature_shapes
+from .base import FeatureDistance
 
 
 def attention_map(features: torch.Tensor) -> torch.Tensor:
@@ -17,26 +17,13 @@ def at_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.T
     return torch.stack([(attention_map(s) - attention_map(t)).pow(2).mean() for s, t in zip(student, teacher)]).sum()
 
 
-class Attention(Method):
+class Attention(FeatureDistance):
     name = "at"
-    guides = (1, 1)
+    term = "at"
+    weight = "β, the weight of the attention term (the paper's 1000)"
 
-    def check(self, recipe) -> None:
-        super().check(recipe)
-        if recipe.method_weight is None:
-            raise ValueError("method 'at' needs method_weight: β, the weight of the attention term (the paper's 1000)")
+    def comparable(self, student, teacher) -> bool:
+        return [s[1:] for s in student] == [t[1:] for t in teacher]  # maps of the same height and width
 
-    def parts(self, recipe, model, guides, device) -> dict:
-        student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
-        if [s[1:] for s in student] != [t[1:] for t in teacher]:
-            raise ValueError(f"attention transfer pairs blocks of the same size: the student's blocks are "
-                             f"{student}, the teacher's {teacher} (channels, height, width)")
-        return {}
-
-    def loss_terms(self, step: Step) -> dict:
-        ((_, teacher_features),) = step.guide_outputs(features=True)
-        with step.autocast():
-            logits, features = step.model(step.x, features=True)
-        beta = step.recipe.method_weight
-        return {"ce": F.cross_entropy(logits.float(), step.y),
-                "at": beta / 2 * at_loss(features, [t.clone() for t in teacher_features])}
+    def distance(self, student, teacher) -> torch.Tensor:
+        return at_loss(student, teacher) / 2

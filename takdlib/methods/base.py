@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..precision import autocast
@@ -91,3 +92,40 @@ def feature_shapes(model: nn.Module, device: torch.device) -> list[tuple[int, in
     with torch.no_grad():
         _, feats = model.eval()(torch.zeros(2, 3, 32, 32, device=device), features=True)
     return [tuple(f.shape[1:]) for f in feats]
+
+
+class FeatureDistance(Method):
+    """The labels' cross-entropy plus `method_weight` times a distance between the student's and the frozen
+    teacher's block features (attention transfer, FSP). A subclass names its term and its weight, says which
+    block shapes it can compare, and gives the distance."""
+
+    guides = (1, 1)
+    term = ""  # the distance term's name in the history
+    weight = ""  # what method_weight is for this method, for the error that asks for it
+
+    def check(self, recipe) -> None:
+        super().check(recipe)
+        if recipe.method_weight is None:
+            raise ValueError(f"method {self.name!r} needs method_weight: {self.weight}")
+
+    def comparable(self, student: list[tuple[int, int, int]], teacher: list[tuple[int, int, int]]) -> bool:
+        """Whether blocks of these (channels, height, width) can be compared."""
+        raise NotImplementedError
+
+    def distance(self, student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def parts(self, recipe, model, guides, device) -> dict:
+        student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
+        if not self.comparable(student, teacher):
+            raise ValueError(f"{self.name} cannot compare the student's blocks {student} with the teacher's "
+                             f"{teacher} (channels, height, width)")
+        return {}
+
+    def loss_terms(self, step: Step) -> dict:
+        ((_, teacher_features),) = step.guide_outputs(features=True)
+        with step.autocast():
+            logits, features = step.model(step.x, features=True)
+        # clone: inference tensors cannot be saved for backward
+        distance = self.distance(features, [t.clone() for t in teacher_features])
+        return {"ce": F.cross_entropy(logits.float(), step.y), self.term: step.recipe.method_weight * distance}

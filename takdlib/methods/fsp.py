@@ -4,7 +4,7 @@ cross-entropy: CE + λ · Σ_i mean((G_s^i − G_t^i)²), where the paper first 
 import torch
 import torch.nn.functional as F
 
-from .base import Method, Step, feature_shapes
+from .base import FeatureDistance
 
 
 def fsp_matrix(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
@@ -21,25 +21,13 @@ def fsp_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.
     return torch.stack([(fsp_matrix(*s) - fsp_matrix(*t)).pow(2).mean() for s, t in pairs]).sum()
 
 
-class FSP(Method):
+class FSP(FeatureDistance):
     name = "fsp"
-    guides = (1, 1)
+    term = "fsp"
+    weight = "λ, the weight of the FSP term"
 
-    def check(self, recipe) -> None:
-        super().check(recipe)
-        if recipe.method_weight is None:
-            raise ValueError("method 'fsp' needs method_weight: λ, the weight of the FSP term")
+    def comparable(self, student, teacher) -> bool:
+        return [s[0] for s in student] == [t[0] for t in teacher]  # matrices of the same channels
 
-    def parts(self, recipe, model, guides, device) -> dict:
-        student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
-        if [s[0] for s in student] != [t[0] for t in teacher]:
-            raise ValueError(f"FSP compares matrices of the same channels: the student's blocks are {student}, "
-                             f"the teacher's {teacher} (channels, height, width)")
-        return {}
-
-    def loss_terms(self, step: Step) -> dict:
-        ((_, teacher_features),) = step.guide_outputs(features=True)
-        with step.autocast():
-            logits, features = step.model(step.x, features=True)
-        return {"ce": F.cross_entropy(logits.float(), step.y),
-                "fsp": step.recipe.method_weight * fsp_loss(features, [t.clone() for t in teacher_features])}
+    def distance(self, student, teacher) -> torch.Tensor:
+        return fsp_loss(student, teacher)
