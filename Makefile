@@ -10,7 +10,7 @@ figures: setup
 	PYTHON=$(PYTHON) ./run_all.sh --profile $(PROFILE)
 
 test: setup
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --durations=10  # the ten slowest tests, each under a minute
 
 book: setup  # a static HTML site of the committed executed notebooks, in site/
 	$(PYTHON) -m takdlib.book
