@@ -109,9 +109,11 @@ def _progress(line: str) -> None:
 
 
 def _shown(path: Path) -> str:
-    """A path as a reader should see it: relative to the repository when inside it."""
+    """A path as a reader should see it: from the repository's top (<repo>) when inside it."""
     path = Path(path)
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+    if not path.is_relative_to(REPO_ROOT):
+        return str(path)
+    return "/".join(["<repo>", *path.relative_to(REPO_ROOT).parts])
 
 
 def _mean(values) -> float | None:
