@@ -44,6 +44,19 @@ def test_code_cells_are_short_and_lines_narrow(path):
         assert max(map(len, lines), default=0) <= 100, f"cell {i} has a line over 100 characters"
 
 
+COMMITTED = sorted((REPO / "results" / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+def test_committed_executed_notebooks_are_quiet(path):
+    """No stderr, no warning, no error and no per-epoch log line in what a reader of the evidence sees."""
+    outputs = [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+    streams = [o for o in outputs if o.output_type == "stream"]
+    assert not [o.text for o in streams if o.name == "stderr"]
+    assert not [o.text for o in streams if "Warning" in o.text or " | epoch " in o.text]
+    assert all(o.output_type != "error" for o in outputs)
+
+
 @pytest.fixture(scope="module")
 def smoke_folder(tmp_path_factory):
     """One store and one output folder for the smoke runs below: a notebook run after 01 reuses its teachers,
