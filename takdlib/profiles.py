@@ -17,7 +17,7 @@ def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regi
 
 
 _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
-_SMOKE_DATA = DataSpec(train_per_class=20, val_per_class=10, test_per_class=20)
+_SMOKE_DATA = DataSpec(train_per_class=10, val_per_class=5, test_per_class=10)
 # cpu: teachers learn once, with crop + flip, and every experiment shares them: plain teachers from every
 # training image (4,900 per class) for 4 epochs, the one regime in which plain8 beat plain6; ResNet teachers from
 # 1,000 per class for 12 epochs. Students learn from 250 per class without augmentation (as in the TAKD code),

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import write_cifar100
+from conftest import tiny, write_cifar100
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -92,12 +92,22 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
 
 
 def test_cifar100_takes_the_same_code_path(tmp_path):
+    """A notebook on CIFAR-100 files in the real format (05: the plain CNNs in their CIFAR-100 form), and a ResNet
+    chain through the store on the same files."""
+    from takdlib.profiles import recipes_for
+    from takdlib.store import Store
+
     root = write_cifar100(tmp_path / "c100", train_per_class=30, test_per_class=20)
-    result = run_all("--profile", "smoke", "--only", "02_takd", "-p", "dataset", "cifar100", "-p", "data", str(root),
-                     "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
+    result = run_all("--profile", "smoke", "--only", "05_distilled_ta", "-p", "dataset", "cifar100", "-p", "data",
+                     str(root), "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    payload = json.loads((tmp_path / "out" / "results" / "02_takd.json").read_text())
-    assert {row["dataset"] for row in payload["table"]} == {"cifar100"}
+    payload = json.loads((tmp_path / "out" / "results" / "05_distilled_ta.json").read_text())
+    assert payload["dataset"] == "cifar100" and payload["models"]
+    recipes = [json.loads(p.read_text()) for p in (tmp_path / "store").glob("*/*/recipe.json")]
+    assert recipes and {r["data"]["dataset"] for r in recipes} == {"cifar100"}
+    store = Store(tmp_path / "store", root, log=lambda _: None)
+    trained = store.get(tiny(recipes_for("smoke", "cifar100").chain(["resnet14", "resnet8"], 0)))
+    assert trained.model.head[-1].out_features == 100
 
 
 def test_unknown_parameters_and_notebooks_are_refused(tmp_path):
