@@ -80,13 +80,6 @@ def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.stack(list(terms.values())).sum()
 
 
-def feature_channels(model: nn.Module, block: int, device: torch.device) -> int:
-    """Channels of the feature map after `block` (0-based) of `model`."""
-    with torch.no_grad():
-        _, feats = model.eval()(torch.zeros(2, 3, 32, 32, device=device), features=True)
-    return feats[block].shape[1]
-
-
 def feature_shapes(model: nn.Module, device: torch.device) -> list[tuple[int, int, int]]:
     """(channels, height, width) of each block's feature map of `model` on a 32 × 32 image."""
     with torch.no_grad():

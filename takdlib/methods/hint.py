@@ -1,6 +1,6 @@
 """FitNets' stage 1 (Romero et al. 2015): a regressor maps the student's guided block onto the teacher's hint."""
 from ..losses import hint_loss, hint_regressor
-from .base import Method, Step, feature_channels
+from .base import Method, Step, feature_shapes
 
 
 class Hint(Method):
@@ -14,8 +14,8 @@ class Hint(Method):
 
     def parts(self, recipe, model, guides, device) -> dict:
         guided, hinted = recipe.hint_layers
-        return {"regressor": hint_regressor(feature_channels(model, guided, device),
-                                            feature_channels(guides[0], hinted, device)).to(device)}
+        channels = feature_shapes(model, device)[guided][0], feature_shapes(guides[0], device)[hinted][0]
+        return {"regressor": hint_regressor(*channels).to(device)}
 
     def loss_terms(self, step: Step) -> dict:
         guided, hinted = step.recipe.hint_layers
