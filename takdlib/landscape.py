@@ -19,7 +19,7 @@ from loss_landscapes.model_interface.model_parameters import ModelParameters
 from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_model
 from torch import nn
 
-from .data import normalize
+from .data import EVAL_BATCH, normalize
 
 
 class LossAndAccuracy(Metric):
@@ -45,7 +45,7 @@ class LossAndAccuracy(Metric):
         return loss_sum / n, 100.0 * correct / n
 
 
-def spread_batches(x: torch.Tensor, y: torch.Tensor, n: int, batch_size: int = 500) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def spread_batches(x: torch.Tensor, y: torch.Tensor, n: int, batch_size: int = EVAL_BATCH) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """n images taken at evenly spaced positions of x (N, 3, 32, 32) and y (N,), in batches: a fixed set
     that covers every class even when the split is ordered by class (as a stratified split is)."""
     idx = torch.linspace(0, len(x) - 1, min(n, len(x))).round().long()

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import Split, epoch_generator, eval_batches, train_batches
+from .data import EVAL_BATCH, Split, epoch_generator, eval_batches, train_batches
 from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
 from .methods import Step, get_method, total
 from .models import build_model
@@ -46,7 +46,7 @@ def lr_at(optim: Optim, progress: float) -> float:
 
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor, input_std: float, precision: str = "fp32",
-            batch_size: int = 1000) -> torch.Tensor:
+            batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32) of a split normalised to `input_std`
     (`Split.input_std`), model in eval mode."""
     model.eval()
