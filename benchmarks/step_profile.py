@@ -1,13 +1,14 @@
 """Where a training step's time goes, against what this CPU can do.
 
-python benchmarks/step_profile.py [--models plain2 plain10 resnet20] [--precision bf16 fp32] [--steps 20]
+python benchmarks/step_profile.py [--models plain2 plain10 resnet20] [--precision bf16 fp32] [--steps 20] [--ops]
 
 For each model, one cpu-profile step of batch 128 split into its parts, each timed alone over `--steps` repeats
 after a warm-up: the batch (shuffle, crop + flip, normalise: `data.train_batches`), the forward pass with its
 loss, the backward pass, the optimiser step, and the evaluation of 1,000 images (`train.predict`, as every epoch
 scores the validation split). The FLOPs of forward + backward come from PyTorch's flop counter; the peak is this
-CPU's measured rate of a 2048 x 2048 matmul in the same precision. Prints a Markdown table: milliseconds per part,
+CPU's measured rate of a 2048 x 2048 matmul in the same precision, operands already in its dtype. Prints a Markdown table: milliseconds per part,
 training images/s (the four training parts), and the fraction of the matmul peak those images/s reach.
+--ops adds, per model and precision, the share of a step's time per operator (torch.profiler, 10 steps).
 """
 from __future__ import annotations
 
@@ -40,15 +41,11 @@ def timed(fn, steps: int, warmup: int = 3) -> float:
 
 
 def matmul_peak(precision: str, n: int = 2048, steps: int = 10) -> float:
-    """FLOP/s of an n x n matmul in this precision (bf16: autocast, as training runs)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    device = torch.device("cpu")
-
-    def run():
-        with autocast(device, precision):
-            a @ b
-
-    return 2 * n ** 3 / timed(run, steps)
+    """FLOP/s of an n x n matmul with both operands already in the precision's dtype: the machine's rate,
+    without the fp32 -> bf16 casts that autocast adds (they cost a 2048 x 2048 product up to 60 % of its time)."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    return 2 * n ** 3 / timed(lambda: a @ b, steps)
 
 
 def profile(name: str, precision: str, steps: int) -> dict:
@@ -89,11 +86,38 @@ def profile(name: str, precision: str, steps: int) -> dict:
                 flops_per_s=flops * BATCH / train_seconds)
 
 
+def operator_shares(name: str, precision: str, top: int = 8) -> str:
+    """The `top` operators by their own time over 10 forward + backward + optimiser steps, as shares of the total."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    device = torch.device("cpu")
+    model = build_model(name).to(memory_format=torch.channels_last).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    x, y = torch.randn(BATCH, 3, 32, 32), torch.randint(0, 10, (BATCH,))
+
+    def step():
+        with autocast(device, precision):
+            loss = F.cross_entropy(model(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(10):
+            step()
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in ops)
+    return ", ".join(f"{e.key.removeprefix('aten::')} {100 * e.self_cpu_time_total / total:.0f} %" for e in ops[:top])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["plain2", "plain10", "resnet20"])
     parser.add_argument("--precision", nargs="+", default=["bf16", "fp32"])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--ops", action="store_true", help="also the share of a step's time per operator")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     print(f"CPU: {cpu_model()} ({platform.machine()}, {torch.get_num_threads()} torch threads, native bf16: "
@@ -109,6 +133,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {name} | {p} | {r['batch']:.1f} | {r['forward']:.1f} | {r['backward']:.1f} | {r['optimiser']:.1f} | "
                   f"{r['evaluation']:.0f} | {r['images_per_s']:.0f} | {r['flops_per_s'] / 1e9:.0f} | "
                   f"{100 * r['flops_per_s'] / peaks[p]:.0f} % |", flush=True)
+    if args.ops:
+        print("\nOperators by their own time in a training step (forward + backward + optimiser):\n")
+        for name in args.models:
+            for p in args.precision:
+                print(f"- {name} {p}: {operator_shares(name, p)}", flush=True)
 
 
 if __name__ == "__main__":
