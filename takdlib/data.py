@@ -316,7 +316,7 @@ def train_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: 
 
 
 # a CPU scores batches of 128 images 1.5-2x faster than batches of 1,000, which spill out of its caches
-# (benchmarks/RESULTS.md); a GPU is not slowed by them
+# (benchmarks/RESULTS.md)
 EVAL_BATCH = 128
 
 
