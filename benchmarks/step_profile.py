@@ -6,8 +6,8 @@ For each model, one cpu-profile step of batch 128 split into its parts, each tim
 after a warm-up: the batch (shuffle, crop + flip, normalise: `data.train_batches`), the forward pass with its
 loss, the backward pass, the optimiser step, and the evaluation of 1,000 images (`train.predict`, as every epoch
 scores the validation split). The FLOPs of forward + backward come from PyTorch's flop counter; the peak is this
-CPU's measured rate of a 2048 x 2048 matmul in the same precision, operands already in its dtype. Prints a Markdown table: milliseconds per part,
-training images/s (the four training parts), and the fraction of the matmul peak those images/s reach.
+CPU's measured rate of a 2048 x 2048 matmul in the same precision, operands already in its dtype. Prints a
+Markdown table: milliseconds per part, training images/s (the four training parts), and the fraction of the matmul peak those images/s reach.
 --ops adds, per model and precision, the share of a step's time per operator (torch.profiler, 10 steps).
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ from takdlib.budget import train_flops_per_image
 from takdlib.data import train_batches
 from takdlib.models import build_model
 from takdlib.machine import cpu_model, native_bf16
-from takdlib.train import autocast, predict
+from takdlib.precision import AUTOCAST_DTYPES, autocast
+from takdlib.train import predict
 
 BATCH = 128
 
@@ -43,23 +44,18 @@ def timed(fn, steps: int, warmup: int = 3) -> float:
 def matmul_peak(precision: str, n: int = 2048, steps: int = 10) -> float:
     """FLOP/s of an n x n matmul with both operands already in the precision's dtype: the machine's rate,
     without the fp32 -> bf16 casts that autocast adds (they cost a 2048 x 2048 product up to 60 % of its time)."""
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    dtype = AUTOCAST_DTYPES.get(precision, torch.float32)
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     return 2 * n ** 3 / timed(lambda: a @ b, steps)
 
 
-def profile(name: str, precision: str, steps: int) -> dict:
+def step_parts(name: str, precision: str, xb: torch.Tensor, yb: torch.Tensor):
+    """A fresh model (train mode) and three calls that make up its training step on the batch xb (B, 3, 32, 32),
+    yb (B,): forward (with the loss), forward + backward, and the optimiser step."""
     device = torch.device("cpu")
-    gen = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (2048, 3, 32, 32), dtype=torch.uint8, generator=gen)
-    labels = torch.randint(0, 10, (2048,), generator=gen)
     model = build_model(name).to(memory_format=torch.channels_last).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    xb, yb, _ = next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
     state = {}
-
-    def batch():
-        next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
 
     def forward():
         with autocast(device, precision):
@@ -70,8 +66,18 @@ def profile(name: str, precision: str, steps: int) -> dict:
         opt.zero_grad(set_to_none=True)
         state["loss"].backward()
 
-    def step():
-        opt.step()
+    return model, forward, backward, opt.step
+
+
+def profile(name: str, precision: str, steps: int) -> dict:
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2048, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, 10, (2048,), generator=gen)
+    xb, yb, _ = next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
+    model, forward, backward, step = step_parts(name, precision, xb, yb)
+
+    def batch():
+        next(train_batches(images, labels, BATCH, gen, augmented=True, input_std=1.0))
 
     parts = {"batch": timed(batch, steps), "forward": timed(forward, steps)}
     parts["backward"] = timed(backward, steps) - parts["forward"]
@@ -90,17 +96,12 @@ def operator_shares(name: str, precision: str, top: int = 8) -> str:
     """The `top` operators by their own time over 10 forward + backward + optimiser steps, as shares of the total."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    device = torch.device("cpu")
-    model = build_model(name).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x, y = torch.randn(BATCH, 3, 32, 32), torch.randint(0, 10, (BATCH,))
+    _, _, backward, optimise = step_parts(name, precision, torch.randn(BATCH, 3, 32, 32),
+                                          torch.randint(0, 10, (BATCH,)))
 
     def step():
-        with autocast(device, precision):
-            loss = F.cross_entropy(model(x).float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        backward()
+        optimise()
 
     for _ in range(3):
         step()
