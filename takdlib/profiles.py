@@ -112,7 +112,7 @@ def in_precision(p: Profile, precision: str, note: str) -> Profile:
 
 
 PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design, for CPUs without native bf16 "
-                                    "(AMX / AVX512_BF16), where it takes about twice the cpu profile's time")
+                                    "(AMX / AVX512_BF16), where a cold run takes about 1.5x the cpu profile's time")
 PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design with a gradient scaler, for "
                                     "GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
 

@@ -1,5 +1,6 @@
-"""The GPU benchmark runs on CPU too (how CI keeps it working); device_check.sh is valid bash."""
+"""The benchmarks run on CPU at tiny sizes (how CI keeps them working); device_check.sh is valid bash."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,16 @@ def test_gpu_throughput_prints_its_table_and_each_profiles_estimate_on_cpu(capsy
 
 def test_device_check_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(REPO / "benchmarks" / "device_check.sh")]).returncode == 0
+
+
+def test_the_isa_step_profile_runs_the_profile_under_each_instruction_set_limit():
+    out = subprocess.run(["bash", str(REPO / "benchmarks" / "isa_step_profile.sh"), "--models", "plain2",
+                          "--precision", "fp32", "--steps", "1"], env={**os.environ, "PYTHON": sys.executable},
+                         capture_output=True, text=True, check=True).stdout
+    sections = out.split("## instruction sets: ")[1:]
+    assert [s.split()[0] for s in sections] == ["native", "AVX512_CORE_VNNI", "AVX2"]
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in sections[2]
+    assert all(sum(line.startswith("| plain2 | fp32 |") for line in s.splitlines()) == 1 for s in sections)
 
 
 def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpeg_archive, monkeypatch, capsys):
