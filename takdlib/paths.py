@@ -71,3 +71,24 @@ def dp_search(models: list[str] | tuple[str, ...], evaluate: Callable[[Path_], f
         reach = {i: path for i, (_, _, path) in layer.items()}
     score, _, path = max(finals)
     return SearchResult(path, score, evaluated)
+
+
+def substructure(path: Path_, models: list[str] | tuple[str, ...], evaluate: Callable[[Path_], float]) -> list[dict]:
+    """The DP's assumption checked on one path: for each TA on `path`, is the path's prefix ending there the
+    best-scoring path to that TA in as many steps? One dict per TA whose prefix had a rival (a prefix that is
+    the only path of its length to its TA cannot fail): ``prefix``, ``best`` (the best such path), ``holds`` and
+    a ``text`` for a table. models: teacher first, student last, assistants between."""
+    out = []
+    for i in range(2, len(path) - 1):  # prefixes with at least two steps: one step is a single candidate each
+        prefix = path[:i + 1]
+        between = [m for m in models[1:-1] if models.index(m) < models.index(prefix[-1])]
+        rivals = [(models[0], *mid, prefix[-1]) for mid in combinations(between, i - 1)]
+        if len(rivals) < 2:
+            continue
+        best = max(rivals, key=lambda p: (evaluate(p), p == prefix))
+        holds = best == prefix
+        text = (f"{'→'.join(prefix)} is the best {i}-step path to {prefix[-1]}" if holds else
+                f"{'→'.join(prefix)} ({evaluate(prefix):.2f}) is not the best {i}-step path to {prefix[-1]}: "
+                f"{'→'.join(best)} ({evaluate(best):.2f})")
+        out.append(dict(prefix=prefix, best=best, holds=holds, text=text))
+    return out

@@ -69,27 +69,23 @@ class Comparison:
         return excess / (self.sd_diff / math.sqrt(self.n))
 
     @property
-    def verdict(self) -> str:
+    def p(self) -> float:
+        """Two-sided p-value of the paired t-test of A − B − margin (nan with fewer than 2 seeds)."""
         if self.n < 2 or math.isnan(self.t):
-            return "inconclusive"
-        crit = t_critical(self.n)
-        return "reproduced" if self.t > crit else "not reproduced" if self.t < -crit else "inconclusive"
+            return math.nan
+        return float(2 * stats.t.sf(abs(self.t), self.n - 1))
 
-    @property
-    def smallest_callable(self) -> float:
-        """The |mean difference − margin| this design calls at its observed sd (points)."""
-        return t_critical(self.n) * self.sd_diff / math.sqrt(self.n) if self.n >= 2 else math.inf
+    def decided(self, alpha: float = ALPHA) -> int:
+        """+1 when A − B − margin is decided positive by the two-sided test at `alpha`, −1 when decided
+        negative, 0 otherwise (and with fewer than 2 seeds)."""
+        if self.n < 2 or math.isnan(self.t):
+            return 0
+        crit = t_critical(self.n, alpha)
+        return 1 if self.t > crit else -1 if self.t < -crit else 0
 
-    def power(self) -> str:
-        """For an inconclusive comparison: what the design could call, and the seeds the observed effect needs."""
-        if self.verdict != "inconclusive":
-            return ""
-        if self.n < 2:
-            return f"{self.n} paired seed(s): nothing can be called"
-        need = seeds_needed(self.mean_diff - self.margin, self.sd_diff)
-        need_text = f"≈{need} seeds" if need else "more than 1000 seeds (no effect to detect)"
-        return (f"with {self.n} seeds the design calls |Δ{'−' + format(self.margin, 'g') if self.margin else ''}| ≥ "
-                f"{self.smallest_callable:.2f}; the observed {self.mean_diff - self.margin:+.2f} would need {need_text}")
+    def smallest_callable(self, alpha: float = ALPHA) -> float:
+        """The |mean difference − margin| this design calls at level `alpha` at its observed sd (points)."""
+        return t_critical(self.n, alpha) * self.sd_diff / math.sqrt(self.n) if self.n >= 2 else math.inf
 
     def text(self, name_a: str = "A", name_b: str = "B") -> str:
         return (f"{name_a} {fmt(self.a)}; {name_b} {fmt(self.b)}; paired Δ {self.mean_diff:+.2f} ± "

@@ -2,9 +2,10 @@
 a null: synthetic tables of 4 seeds, a shared seed effect and small, fixed per-seed noise."""
 import pytest
 
-from takdlib.claims import (KINDS, counts, counts_text, every, midpoint, not_run, paired, ranking, rise_then_fall,
-                            search_agrees, steps, verdict_word)
-from takdlib.paths import dp_search, exhaustive_search
+from takdlib.claims import (KINDS, NOT_JUDGED, NOT_TESTABLE, counts, counts_text, every, given, midpoint, not_run,
+                            paired, ranking, rise_then_fall, search_agrees, steps, verdict_word)
+from takdlib.paths import dp_search, exhaustive_search, substructure
+from takdlib.stats import ALPHA, compare, t_critical
 
 SEEDS = (0, 1, 2, 3)
 SEED_EFFECT = (-2.0, 0.5, 1.5, 0.0)  # shared by every model of a seed: pairing removes it
@@ -156,3 +157,168 @@ def test_counts_keep_kinds_apart():
                                  "our questions (1): 1 open")
     with pytest.raises(ValueError, match="unknown kind"):
         verdict_word("premise", 1)
+
+
+# --- each threshold, pinned: an effect just past a rule's critical value is decided, one just short is not ----
+
+OFFSETS = (-1.5, -0.5, 0.5, 1.5)  # per-seed noise of a difference: mean 0, sd √(5/3)
+SD = (5 / 3) ** 0.5
+
+
+def at_t(t: float, base: dict[int, float] | None = None) -> tuple[dict[int, float], dict[int, float]]:
+    """(A, B) over the four seeds with compare(A, B).t == t exactly; B defaults to a seed-effect table."""
+    b = values(60.0, 0) if base is None else base
+    mean = t * SD / len(SEEDS) ** 0.5
+    return {s: b[s] + mean + OFFSETS[i] for i, s in enumerate(SEEDS)}, b
+
+
+CRIT = t_critical(len(SEEDS))  # 5 %, two-sided, 3 degrees of freedom
+
+
+def test_at_t_builds_the_t_it_is_asked_for():
+    assert compare(*at_t(2.5)).t == pytest.approx(2.5)
+    assert compare(*at_t(-4.0)).t == pytest.approx(-4.0)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_paired_flips_exactly_at_the_critical_value(kind):
+    holds, opposite, undecided = KINDS[kind]
+    verdict = lambda t: paired(kind, "a beats b", "", *at_t(t), "a", "b", "cpu")["verdict"]  # noqa: E731
+    assert (verdict(1.01 * CRIT), verdict(0.99 * CRIT)) == (holds, undecided)
+    assert (verdict(-1.01 * CRIT), verdict(-0.99 * CRIT)) == (opposite, undecided)
+
+
+def test_a_margin_flips_exactly_at_the_margin_plus_the_critical_value():
+    b = values(60.0, 1)
+    for t, word in ((1.01 * CRIT, "holds"), (0.99 * CRIT, "unsettled"), (-1.01 * CRIT, "fails")):
+        a, _ = at_t(t, b)
+        a = {s: v + 10 for s, v in a.items()}
+        assert paired("setup", "gap ≥ 10", "", a, b, "t", "s", "cpu", margin=10)["verdict"] == word
+
+
+def test_every_holds_only_when_each_part_passes_five_percent():
+    """An intersection–union test: each part at 5 %, no correction (Bonferroni here would lose the first)."""
+    parts = lambda ts: steps([(f"p{i}", *at_t(t, values(60, i))) for i, t in enumerate(ts)])  # noqa: E731
+    assert every("setup", "all", "", parts([1.01 * CRIT] * 3), "cpu")["verdict"] == "holds"
+    assert every("setup", "all", "", parts([1.01 * CRIT, 1.01 * CRIT, 0.99 * CRIT]), "cpu")["verdict"] == "unsettled"
+
+
+def test_every_fails_only_past_holms_first_step():
+    """One of three parts against the claim: decided at 5 % / 3, not at 5 % alone (without Holm it would be)."""
+    holm_crit = t_critical(len(SEEDS), ALPHA / 3)
+    parts = lambda t: steps([("p0", *at_t(t)), ("p1", *at_t(0.3, values(60, 1))),  # noqa: E731
+                             ("p2", *at_t(-0.3, values(60, 2)))])
+    assert every("paper", "all", "", parts(-1.01 * CRIT), "cpu")["verdict"] == "inconclusive"
+    assert every("paper", "all", "", parts(-0.99 * holm_crit), "cpu")["verdict"] == "inconclusive"
+    assert every("paper", "all", "", parts(-1.01 * holm_crit), "cpu")["verdict"] == "not reproduced"
+
+
+def test_holm_steps_down_to_a_second_part():
+    """Two parts against the claim: the stronger passes 5 % / 2, the weaker then needs only 5 % / 1."""
+    from takdlib.claims import holm
+
+    strong, weak = compare(*at_t(-1.01 * t_critical(4, ALPHA / 2))), compare(*at_t(-1.01 * CRIT, values(60, 1)))
+    assert holm([strong, weak]) == [-1, -1]
+    assert holm([compare(*at_t(-0.99 * t_critical(4, ALPHA / 2))), weak]) == [0, 0]
+
+
+def _curve(first, mid1, mid2, last):
+    return [("plain4", first), ("plain6", mid1), ("plain8", mid2), ("plain10", last)]
+
+
+def test_rise_then_fall_peak_needs_five_percent_over_the_interior_teachers():
+    interior_crit = t_critical(len(SEEDS), ALPHA / 2)  # two interior teachers
+    base = values(60.0, 0)
+    for t, word in ((1.01 * interior_crit, "reproduced"), (0.99 * interior_crit, "inconclusive")):
+        peak, _ = at_t(t, base)
+        low = {s: v - 5 for s, v in values(60.0, 2).items()}
+        row = rise_then_fall("paper", "peak", "", _curve(base, peak, low, dict(base)), "cpu")
+        assert row["verdict"] == word
+    assert 0.99 * interior_crit > CRIT  # so the inconclusive case above would be called without the correction
+    assert "at 2.5 %" in row["power"]
+    assert f"|Δ| ≥ {compare(peak, base).smallest_callable(ALPHA / 2):.2f}" in row["power"]
+
+
+def test_rise_then_fall_opposite_needs_five_percent_over_the_two_ends():
+    end_crit = t_critical(len(SEEDS), ALPHA / 2)
+    interior = values(60.0, 0)
+    for t, word in ((1.01 * end_crit, "not reproduced"), (0.99 * end_crit, "inconclusive")):
+        end, _ = at_t(t, interior)
+        low_end = {s: v - 5 for s, v in interior.items()}
+        assert rise_then_fall("paper", "peak", "", _curve(end, interior, dict(interior), low_end),
+                              "cpu")["verdict"] == word
+
+
+def test_midpoint_opposite_is_holm_over_the_farther_tas():
+    teacher, student = values(80, 0), values(50, 1)  # midpoint 65
+    tas = {"plain8": values(75, 2), "plain6": values(73, 3), "plain4": values(65, 0)}  # plain8, plain6 farther
+    for t, word in ((-1.01 * CRIT, "inconclusive"), (-1.01 * t_critical(4, ALPHA / 2), "not reproduced")):
+        via4, via8 = at_t(t, values(53, 1))
+        via6 = {s: via4[s] - 0.3 * SD / 2 - OFFSETS[i] for i, s in enumerate(SEEDS)}  # via4 − via6: t = 0.3
+        taught = {"plain4": via4, "plain8": via8, "plain6": via6}
+        row = midpoint("paper", "mid", "", teacher, student, tas, taught, "cpu")
+        assert row["verdict"] == word, row
+
+
+FULL = ("plain10", "plain8", "plain6", "plain4", "plain2")
+
+
+def test_search_rule_is_holm_over_the_k_where_the_dp_can_miss():
+    other = ("plain10", "plain8", "plain4", "plain2")
+    for t, word in ((1.01 * CRIT, "inconclusive"), (1.01 * t_critical(4, ALPHA / 2), "not reproduced")):
+        exhaustive_acc, dp_acc = at_t(t)
+        picks = [dict(k=k, dp=other, exhaustive=FULL, dp_acc=dp_acc, exhaustive_acc=exhaustive_acc) for k in (2, 3)]
+        assert search_agrees("paper", "dp", "", picks, "cpu")["verdict"] == word
+
+
+def test_search_rule_cannot_be_judged_where_the_best_path_has_one_ta():
+    one_ta = ("plain10", "plain4", "plain2")
+    picks = [dict(k=k, dp=one_ta, exhaustive=one_ta, dp_acc=values(60), exhaustive_acc=values(60)) for k in (2, 3)]
+    row = search_agrees("paper", "dp", "", picks, "cpu")
+    assert row["verdict"] == NOT_TESTABLE and "agreement forced" in row["ours"] and "cannot miss" in row["power"]
+    assert search_agrees("paper", "dp", "", picks, "smoke")["verdict"] == NOT_JUDGED
+    assert counts([row]) == {"paper": {NOT_TESTABLE: 1}}
+
+
+def test_substructure_checks_each_prefix_that_had_a_rival():
+    evaluate = {("plain10", "plain6", "plain4"): 60.0, ("plain10", "plain8", "plain4"): 68.0}.get
+    path = ("plain10", "plain6", "plain4", "plain2")
+    (check,) = substructure(path, FULL, lambda p: evaluate(p, 50.0))  # (10, 6): its only rival is itself
+    assert check["prefix"] == path[:3] and check["best"] == ("plain10", "plain8", "plain4") and not check["holds"]
+    assert "is not the best 2-step path to plain4" in check["text"]
+    evaluate = {("plain10", "plain6", "plain4"): 70.0, ("plain10", "plain8", "plain4"): 68.0}.get
+    assert substructure(path, FULL, lambda p: evaluate(p, 50.0))[0]["holds"]
+    assert substructure(FULL, FULL, lambda p: 50.0) == []  # every prefix of the full path is the only one of its kind
+
+
+# --- premises ----------------------------------------------------------------------------------------------
+
+def _premise(verdict_t: float, claim: str = "plain4 beats plain2 trained alike") -> dict:
+    return paired("setup", claim, "", *at_t(verdict_t), "plain4", "plain2", "cpu")
+
+
+def test_a_claim_is_judged_only_where_its_premises_hold():
+    claim = paired("paper", "TAKD beats BLKD", "", *at_t(10.0), "TAKD", "BLKD", "cpu")
+    judged = given([_premise(10.0)], claim)
+    assert judged["verdict"] == "reproduced" and judged["premises"] == "plain4 beats plain2 trained alike"
+    for premise_t, premise_word in ((-10.0, "fails"), (0.99 * CRIT, "unsettled")):
+        row = given([_premise(10.0, "teacher beats TA"), _premise(premise_t)], claim)
+        assert row["verdict"] == NOT_TESTABLE and row["ours"] == claim["ours"]
+        assert row["power"] == f"premise not met: plain4 beats plain2 trained alike ({premise_word})"
+    assert given([_premise(1.01 * CRIT)], claim)["verdict"] == "reproduced"  # a premise just past the line
+    opposite = paired("paper", "TAKD beats BLKD", "", *at_t(-10.0), "TAKD", "BLKD", "cpu")
+    assert given([_premise(-10.0)], opposite)["verdict"] == NOT_TESTABLE  # never "not reproduced" on a failed premise
+    smoke = paired("paper", "x", "", *at_t(10.0), "a", "b", "smoke")
+    assert given([paired("setup", "p", "", *at_t(-10.0), "a", "b", "smoke")], smoke)["verdict"] == NOT_JUDGED
+
+
+def test_premises_must_be_named_setup_checks():
+    claim = paired("paper", "TAKD beats BLKD", "", *at_t(10.0), "TAKD", "BLKD", "cpu")
+    with pytest.raises(ValueError, match="no premises"):
+        given([], claim)
+    with pytest.raises(ValueError, match="must be setup checks"):
+        given([claim], claim)
+    with pytest.raises(ValueError, match="premise itself"):
+        given([_premise(10.0)], _premise(10.0))
+    rows = [given([_premise(-10.0)], claim), claim]
+    assert counts(rows) == {"paper": {"reproduced": 1, NOT_TESTABLE: 1}}

@@ -8,11 +8,11 @@ from takdlib.stats import by_seed, compare, mean_std, seeds_needed, t_critical
 
 def test_paired_rule_decides_both_ways_and_not_within_noise():
     a, b = {0: 70.0, 1: 70.2, 2: 69.8}, {0: 68.0, 1: 68.1, 2: 67.9}
-    assert compare(a, b).verdict == "reproduced"
-    assert compare(b, a).verdict == "not reproduced"
+    assert compare(a, b).decided() == 1
+    assert compare(b, a).decided() == -1
     noisy = compare({0: 70.0, 1: 71.0, 2: 69.0}, {0: 69.8, 1: 70.9, 2: 69.1})
-    assert noisy.verdict == "inconclusive" and "would need" in noisy.power()
-    assert compare({0: 70.0}, {0: 60.0}).verdict == "inconclusive"  # one seed decides nothing
+    assert noisy.decided() == 0 and noisy.smallest_callable() > abs(noisy.mean_diff)
+    assert compare({0: 70.0}, {0: 60.0}).decided() == 0  # one seed decides nothing
 
 
 def test_pairing_removes_the_shared_seed_effect():
@@ -20,7 +20,7 @@ def test_pairing_removes_the_shared_seed_effect():
     seed_effect = {0: -3.0, 1: 0.0, 2: 3.0, 3: 1.5}
     a = {s: 60 + e + 0.5 + 0.05 * (s % 2) for s, e in seed_effect.items()}
     b = {s: 60 + e for s, e in seed_effect.items()}
-    assert compare(a, b).verdict == "reproduced"
+    assert compare(a, b).decided() == 1
 
 
 def test_seeds_are_matched_by_key_not_by_position():
@@ -31,12 +31,12 @@ def test_seeds_are_matched_by_key_not_by_position():
 def test_the_rule_calls_about_five_percent_of_null_differences():
     rng = np.random.default_rng(0)
     for n in (3, 5):
-        calls = sum(compare(dict(enumerate(rng.normal(0, 1, n))), dict(enumerate(rng.normal(0, 1, n)))).verdict
-                    != "inconclusive" for _ in range(4000))
+        calls = sum(compare(dict(enumerate(rng.normal(0, 1, n))), dict(enumerate(rng.normal(0, 1, n)))).decided()
+                    != 0 for _ in range(4000))
         assert 0.035 < calls / 4000 < 0.065, (n, calls)
     # and a real effect of 2 sd with 5 seeds is found nearly always
-    found = sum(compare(dict(enumerate(rng.normal(2, 1, 5))), dict(enumerate(rng.normal(0, 1, 5)))).verdict
-                == "reproduced" for _ in range(500))
+    found = sum(compare(dict(enumerate(rng.normal(2, 1, 5))), dict(enumerate(rng.normal(0, 1, 5)))).decided()
+                == 1 for _ in range(500))
     assert found / 500 > 0.6
 
 
@@ -50,8 +50,18 @@ def test_t_critical_and_seeds_needed():
 
 def test_margin_claims_need_the_difference_beyond_the_margin():
     teacher, student = {0: 70.0, 1: 70.5, 2: 69.5}, {0: 58.0, 1: 58.2, 2: 57.9}
-    assert compare(teacher, student, margin=10).verdict == "reproduced"
-    assert compare(teacher, student, margin=13).verdict == "not reproduced"
+    assert compare(teacher, student, margin=10).decided() == 1
+    assert compare(teacher, student, margin=13).decided() == -1
+
+
+def test_the_level_moves_the_critical_value_and_the_p_value_agrees_with_it():
+    # four seeds, differences 1 + (-0.66, -0.22, 0.22, 0.66): t = 3.5, decided at 5 % but not at 2.5 %
+    c = compare({s: 1 + d for s, d in enumerate((-0.66, -0.22, 0.22, 0.66))}, {s: 0.0 for s in range(4)})
+    assert c.p == pytest.approx(2 * (1 - __import__("scipy").stats.t.cdf(c.t, 3)))
+    assert c.decided(0.05) == 1 and c.decided(0.025) == 0
+    for alpha in (0.05, 0.025, 0.01):
+        assert c.decided(alpha) == (1 if c.p < alpha else 0)
+        assert c.smallest_callable(alpha) == pytest.approx(t_critical(4, alpha) * c.sd_diff / 2)
 
 
 def test_mean_std_is_sample_sd_and_ignores_missing():
