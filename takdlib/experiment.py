@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +42,10 @@ class Experiment:
     def recipes(self) -> Recipes:
         """The builders of this notebook's recipes: its profile, on its dataset."""
         return Recipes(self.profile, self.dataset)
+
+    def on(self, dataset: str) -> "Experiment":
+        """The same experiment (store, seeds, outputs) with its recipes on another dataset."""
+        return replace(self, dataset=dataset)
 
     def get(self, recipe: Recipe):
         return self.store.get(recipe)

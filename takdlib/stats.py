@@ -15,8 +15,13 @@ VERDICT_RULE = (
     "mean): for the per-seed differences d = A − B, a two-sided paired t-test at 5 % (t = mean(d) / (sd(d)/√n), n − 1 "
     "degrees of freedom). A comparison is decided when t passes the critical value, for A or for B, and undecided "
     "otherwise or with fewer than 2 seeds; each kind of row (`takdlib.claims`) builds its verdict from such "
-    "comparisons and words it its own way. An undecided row states the smallest |mean(d)| this design could call "
-    "(t_crit · sd(d)/√n), how many seeds the observed difference would need at the same sd, and which way it leans."
+    "comparisons and words it its own way. A claim that every one of several comparisons holds is called when each "
+    "passes 5 % (an intersection–union test); one that some comparison goes against it, or that some one of m "
+    "candidates wins, is decided by Holm's step-down or at 5 %/m, so no row's error exceeds 5 % however many "
+    "comparisons it makes. An undecided row states the smallest |mean(d)| this design could call at the level its "
+    "rule tests at (t_crit · sd(d)/√n), how many seeds the observed difference would need at the same sd, and which "
+    "way it leans. A paper claim names the setup checks it rests on; where one of them does not hold, the claim is "
+    "not testable here and takes no verdict."
 )
 
 
