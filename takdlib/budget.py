@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .data import NUM_CLASSES
 from .profiles import PROFILES, evidence_profile, get_profile
-from .recipes import ROLES, STUDENT_SEED_STRIDE, Profile, Recipe, recipe_from_dict
+from .methods import recipe_from_dict
+from .recipes import ROLES, STUDENT_SEED_STRIDE, Profile, Recipe
 from .store import stored_files
 
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .methods import DGKDSettings, KDSettings
 from .recipes import ROLES, STUDENT_SEED_STRIDE, DataSpec, Optim, Profile, Recipes, Regime
 
 
@@ -14,6 +15,16 @@ def _one_regime(data: DataSpec, optim: Optim) -> Regime:
 def _same_for_all(data: DataSpec, plain: Optim, resnet: Optim) -> dict[str, Regime]:
     """Every role trained alike, as in the papers."""
     return {role: Regime(data, plain, resnet) for role in ROLES}
+
+
+# KD as the papers' own tables use it: τ = 4, λ = 0.5, Hinton's batchmean KL; the TAKD code's element-mean KL
+_KD = KDSettings(tau=4.0, lam=0.5)
+_KD_CODE = KDSettings(tau=4.0, lam=0.5, kl="elementmean")
+
+
+def _kd(kd: KDSettings) -> dict:
+    """A profile's distillation settings: KD, and DGKD with KD's τ, λ and KL and no guide dropped."""
+    return dict(kd=kd, dgkd=DGKDSettings(tau=kd.tau, lam=kd.lam, kl=kd.kl))
 
 
 _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
@@ -63,7 +74,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
         teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
-        tau=4.0, lam=0.5, seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        **_kd(_KD), seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
         students_per_seed=2, cheap_students=("plain2",),
         note="CI: every code path in seconds; no claim is judged",
@@ -72,7 +83,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu", student=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
         assistant=Regime(_CPU_ASSISTANT_DATA, _CPU_ASSISTANT_PLAIN, _CPU_ASSISTANT_RESNET),
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET, _CPU_TEACHER_RESNET_DATA),
-        tau=4.0, lam=0.5, seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        **_kd(_KD), seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=500,
         students_per_seed=3, cheap_students=("plain2",), evidence=True,
         note="a 2-core CPU with native bf16, in one cold run of at most 90 minutes; every claim judged",
@@ -81,20 +92,20 @@ PROFILES: dict[str, Profile] = {
         name="gpu", student=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
         assistant=Regime(_GPU_STUDENT_DATA, _GPU_STUDENT_PLAIN, _GPU_STUDENT_RESNET),
         teacher=Regime(_GPU_TEACHER_DATA, _GPU_TEACHER_PLAIN, _GPU_TEACHER_RESNET),
-        tau=4.0, lam=0.5, seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
+        **_kd(_KD), seeds=(0, 1, 2), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_images=2000,
         note="one GPU, about an hour of an H100 (estimated)",
     ),
     "paper": Profile(
         name="paper", **_same_for_all(_TEXT_DATA, _TEXT_PLAIN, _TEXT_RESNET),
-        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        **_kd(_KD), seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
         note="the TAKD paper's stated protocol; for GPUs",
     ),
     "paper_code": Profile(
-        name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), kl="elementmean",
-        tau=4.0, lam=0.5, seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
+        name="paper_code", **_same_for_all(_FULL, _CODE_PLAIN, _CODE_RESNET), **_kd(_KD_CODE),
+        seeds=(20, 31, 55), resnet_chain=("resnet110", "resnet20", "resnet8"),
         resnet_teachers=("resnet14", "resnet20", "resnet26", "resnet32", "resnet44", "resnet56", "resnet110"),
         landscape_steps=41, landscape_images=10000,
         note="the TAKD code's protocol (its ResNet schedule, element-mean KL, its seeds); for GPUs",
@@ -160,7 +171,7 @@ def describe_profile(p: Profile) -> str:
     def per_class(n):
         return "all" if n is None else f"{n}"
 
-    lines = [f"profile {p.name} ({p.note}): {summary(p)}", f"τ = {p.tau}, λ = {p.lam}, KL {p.kl}, seeds {list(p.seeds)}"]
+    lines = [f"profile {p.name} ({p.note}): {summary(p)}", f"KD: τ = {p.kd.tau}, λ = {p.kd.lam}, KL {p.kd.kl}; DGKD alike; seeds {list(p.seeds)}"]
     if p.students_per_seed > 1 and p.cheap_students:
         lines.append(f"{p.students_per_seed} students per seed for {', '.join(p.cheap_students)} "
                      f"(seeds s, s + {STUDENT_SEED_STRIDE}, ...; their mean is the seed's value)")

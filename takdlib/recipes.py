@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import ClassVar
 
-from .losses import KL_REDUCTIONS
-from .methods import get_method
 from .models import MODEL_NAMES
 
 SCHEDULES = ("constant", "step", "takd_code", "onecycle")
 PRECISIONS = ("bf16", "fp16", "fp32")
-DROP_MODES = ("none", "bernoulli", "fixed")
 DATASETS = ("cifar10", "cifar100")
 ROLES = ("teacher", "assistant", "student")
 
@@ -53,33 +52,54 @@ class Optim:
 
 
 @dataclass(frozen=True)
+class MethodSettings:
+    """How a recipe's model learns: its method's name (a key of `takdlib.methods.METHODS`) and that method's own
+    settings. This base class is training alone: cross-entropy on the labels, no guides, nothing to set. Each
+    method module subclasses it with its own frozen fields, checked when made (`__post_init__`: finite, in
+    range, a clear error naming the field), and the recipe's address hashes them with the name."""
+
+    name: ClassVar[str] = "scratch"
+    guides: ClassVar[tuple[int, int]] = (0, 0)  # the fewest and the most guides a recipe of this method has
+
+    def check_guides(self, n: int) -> None:
+        """Raise ValueError where a recipe of these settings cannot have `n` guides."""
+        least, most = self.guides
+        if not least <= n <= most:
+            raise ValueError(f"method {self.name!r} takes {least} to {most} guides, got {n}")
+
+    def as_dict(self) -> dict:
+        """The settings with their method's name: what a recipe's address and its recipe.json hold."""
+        return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+def check_setting(ok: bool, method: str, name: str, value, allowed: str) -> None:
+    """Raise a ValueError naming the method's setting, its value and what it must be, unless `ok`."""
+    if not ok:
+        raise ValueError(f"{method} setting {name} = {value!r} is not allowed: it must be {allowed}")
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@dataclass(frozen=True)
 class Recipe:
     arch: str
     data: DataSpec
     optim: Optim
     seed: int
-    method: str = "scratch"  # a name in takdlib.methods.METHODS
+    method: MethodSettings = MethodSettings()  # how it learns: training alone unless a method's settings say else
     guides: tuple["Recipe", ...] = ()  # kd: (teacher,); dgkd: (teacher, TA1, ...); hint: (teacher,)
-    tau: float = 4.0
-    lam: float = 0.5
-    kl: str = "batchmean"
-    drop: str = "none"  # dgkd guide dropping: "none" | "bernoulli" | "fixed"
-    keep_prob: float = 1.0  # bernoulli: probability of keeping each guide per step
-    drop_num: int = 0  # fixed: number of guides dropped per step
-    hint_layers: tuple[int, int] | None = None  # (student guided block, teacher hint block)
     init: "Recipe | None" = None  # start from this recipe's weights (FitNets stage 2)
-    method_weight: float | None = None  # the weight of a method's own term (AT's β, FSP's λ); None: it has none
     profile: str = ""  # the profile's name, for people reading the store; part of the address
 
     def __post_init__(self):
         if self.arch not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.arch!r}; known models: {', '.join(MODEL_NAMES)}")
-        get_method(self.method).check(self)
-        _check(self.tau > 0, "tau", self.tau, "> 0 (a softmax temperature)")
-        _check(0 <= self.lam <= 1, "lam", self.lam, "in [0, 1] (the weight of the KD term)")
-        _check(self.kl in KL_REDUCTIONS, "kl", self.kl, f"one of {', '.join(KL_REDUCTIONS)}")
-        _check(self.drop in DROP_MODES, "drop", self.drop, f"one of {', '.join(DROP_MODES)}")
-        _check(0 < self.keep_prob <= 1, "keep_prob", self.keep_prob, "in (0, 1]")
+        if not isinstance(self.method, MethodSettings):
+            raise ValueError(f"recipe field method = {self.method!r} is not allowed: it must be a method's settings "
+                             "(a MethodSettings, e.g. takdlib.methods.KDSettings())")
+        self.method.check_guides(len(self.guides))
         _check_optim(self.optim)
         _check_data(self.data)
         for g in self.guides:
@@ -87,48 +107,33 @@ class Recipe:
                    f"equal to the student's ({self.data.input_std}): guides see the student's batches")
 
     def address(self) -> str:
-        """sha256 of the canonical JSON of the whole recipe, guides included."""
-        blob = json.dumps(_hashed(asdict(self)), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of the whole recipe, its method's name and settings and its guides
+        included."""
+        blob = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    def as_dict(self) -> dict:
+        """The recipe as plain JSON values, recursively (what recipe.json holds; `methods.recipe_from_dict`
+        reads it back)."""
+        return dict(arch=self.arch, data=asdict(self.data), optim=asdict(self.optim), seed=self.seed,
+                    method=self.method.as_dict(), guides=[g.as_dict() for g in self.guides],
+                    init=None if self.init is None else self.init.as_dict(), profile=self.profile)
 
     def describe(self) -> str:
         """Human-readable lineage, e.g. 'plain2 <- kd(plain4 <- kd(plain10))'."""
+        name = self.method.name
         if not self.guides:
             base = self.arch
-        elif self.method == "kd" and self.init is None:
+        elif name == "kd" and self.init is None:
             base = f"{self.arch} <- {self.guides[0].describe()}"
         else:  # several guides: their architectures suffice, their own lineage is in their recipes
-            base = f"{self.arch} <- {self.method}[{', '.join(g.arch for g in self.guides)}]"
+            base = f"{self.arch} <- {name}[{', '.join(g.arch for g in self.guides)}]"
         if self.init is not None:
             base += " (from hint stage)"
         return base
 
     def short(self) -> str:
         return f"{self.describe()} seed {self.seed} {self.profile}".strip()
-
-
-# fields added after stores were written, hashed only when they differ from these defaults, so that every
-# recipe written before them keeps its address
-_HASHED_WHEN_SET = {"method_weight": None}
-
-
-def _hashed(d: dict) -> dict:
-    """A recipe's asdict() as its address hashes it (guides and init likewise)."""
-    d = {k: v for k, v in d.items() if not (k in _HASHED_WHEN_SET and v == _HASHED_WHEN_SET[k])}
-    d["guides"] = [_hashed(g) for g in d["guides"]]
-    d["init"] = None if d["init"] is None else _hashed(d["init"])
-    return d
-
-
-def recipe_from_dict(d: dict) -> Recipe:
-    """The Recipe that `dataclasses.asdict` (or a store's recipe.json) wrote."""
-    d = dict(d)
-    d["data"] = DataSpec(**d["data"])
-    d["optim"] = Optim(**{**d["optim"], "milestones": tuple(d["optim"].get("milestones", ()))})
-    d["guides"] = tuple(recipe_from_dict(g) for g in d.get("guides", ()))
-    d["init"] = None if d.get("init") is None else recipe_from_dict(d["init"])
-    d["hint_layers"] = None if d.get("hint_layers") is None else tuple(d["hint_layers"])
-    return Recipe(**d)
 
 
 def _check(ok: bool, field_name: str, value, allowed: str) -> None:
@@ -184,12 +189,11 @@ class Profile:
     student: Regime  # the last model of every chain, and students trained alone
     teacher: Regime  # models trained alone to teach: the head of every chain
     assistant: Regime  # TAs: models that teach after being taught (and scratch TAs standing in for them)
-    tau: float
-    lam: float
+    kd: MethodSettings  # how a model learns from one guide (`distill`, `chain`): KD's settings
+    dgkd: MethodSettings  # how a model learns from several (`dgkd`): DGKD's settings, no guide dropped
     seeds: tuple[int, ...]
     resnet_chain: tuple[str, ...]  # teacher -> TA -> student for the ResNet experiments
     resnet_teachers: tuple[str, ...]  # teachers of resnet8 in the gap experiment
-    kl: str = "batchmean"
     landscape_steps: int = 21  # grid points per axis of a 2-D loss surface
     landscape_images: int = 2000  # fixed test images the surfaces are evaluated on
     # random directions per flatness number: with 8, the directions' own spread was most of the seed-to-seed
@@ -242,57 +246,57 @@ class Recipes:
         """`arch` trained alone (cross-entropy only) in the regime of `role`."""
         p, regime = self.profile, self.profile.regime(role)
         return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=self.dataset),
-                      optim=regime.optim_for(arch), seed=seed, tau=p.tau, lam=p.lam, kl=p.kl, profile=p.name,
-                      **overrides)
+                      optim=regime.optim_for(arch), seed=seed, profile=p.name, **overrides)
 
     def teacher(self, arch: str, seed: int) -> Recipe:
         """A model trained alone to teach: `scratch(..., role="teacher")`."""
         return self.scratch(arch, seed, role="teacher")
 
-    def distill(self, arch: str, teacher: Recipe, role: str = "student", **overrides) -> Recipe:
-        """`arch` trained by KD from `teacher` in the regime of `role` ("student", or "assistant" for a TA), on
-        the teacher's dataset, with the teacher's seed and KL reduction unless overridden."""
+    def distill(self, arch: str, teacher: Recipe, role: str = "student", method: MethodSettings | None = None,
+                **overrides) -> Recipe:
+        """`arch` trained from `teacher` in the regime of `role` ("student", or "assistant" for a TA), on the
+        teacher's dataset, with the teacher's seed; `method`: the settings of a one-guide method (default: the
+        profile's KD)."""
         p, regime = self.profile, self.profile.regime(role)
         fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset),
-                      optim=regime.optim_for(arch), seed=teacher.seed, method="kd", guides=(teacher,), tau=p.tau,
-                      lam=p.lam, kl=teacher.kl, profile=p.name)
+                      optim=regime.optim_for(arch), seed=teacher.seed, method=method or p.kd, guides=(teacher,),
+                      profile=p.name)
         fields.update(overrides)
         return Recipe(**fields)
 
-    def chain(self, archs: list[str] | tuple[str, ...], seed: int, **overrides) -> Recipe:
+    def chain(self, archs: list[str] | tuple[str, ...], seed: int, method: MethodSettings | None = None) -> Recipe:
         """Teacher -> TA(s) -> student: `chain(["plain10", "plain4", "plain2"], 0)` is TAKD.
 
-        overrides (e.g. kl="elementmean") apply to every distillation step; the head is trained alone as a
-        teacher, the models between are assistants, the last is a student.
+        method (default: the profile's KD) teaches every step; the head is trained alone as a teacher, the
+        models between are assistants, the last is a student.
         """
         recipe = self.teacher(archs[0], seed)
         for i, arch in enumerate(archs[1:], start=2):
-            recipe = self.distill(arch, recipe, role="student" if i == len(archs) else "assistant", **overrides)
+            recipe = self.distill(arch, recipe, role="student" if i == len(archs) else "assistant", method=method)
         return recipe
 
-    def dgkd(self, archs: list[str] | tuple[str, ...], seed: int, drop: str = "none", keep_prob: float = 0.75,
-             drop_num: int = 1) -> Recipe:
+    def dgkd(self, archs: list[str] | tuple[str, ...], seed: int, method: MethodSettings | None = None) -> Recipe:
         """Densely guided chain: every TA and the student learn from the teacher and all larger TAs.
 
-        Guide dropping (`drop`) applies to the student only, as in the DGKD paper and code.
+        method: the student's settings (default: the profile's DGKD, no guide dropped); the TAs learn by the
+        profile's DGKD (guides are dropped for the student only, as in the DGKD paper and code).
         """
         head = self.teacher(archs[0], seed)
         guides = [head]
         for arch in archs[1:-1]:
             # the first TA has one guide, where DGKD is plain KD: share the TAKD model (same address)
             ta = (self.distill(arch, head, role="assistant") if len(guides) == 1
-                  else self.distill(arch, head, role="assistant", method="dgkd", guides=tuple(guides)))
+                  else self.distill(arch, head, role="assistant", method=self.profile.dgkd, guides=tuple(guides)))
             guides.append(ta)
-        extra = {"bernoulli": dict(keep_prob=keep_prob), "fixed": dict(drop_num=drop_num), "none": {}}
-        if drop not in extra:
-            raise ValueError(f"unknown drop mode {drop!r}; known: {', '.join(extra)}")
-        return self.distill(archs[-1], head, method="dgkd", guides=tuple(guides), drop=drop, **extra[drop])
+        return self.distill(archs[-1], head, method=method or self.profile.dgkd, guides=tuple(guides))
 
-    def baselines(self, archs: list[str] | tuple[str, ...], seed: int, **overrides) -> dict[str, Recipe]:
-        """NOKD (student alone), BLKD (teacher -> student) and TAKD (the whole chain) for one seed."""
+    def baselines(self, archs: list[str] | tuple[str, ...], seed: int,
+                  method: MethodSettings | None = None) -> dict[str, Recipe]:
+        """NOKD (student alone), BLKD (teacher -> student) and TAKD (the whole chain) for one seed; `method`
+        teaches BLKD and every step of TAKD (default: the profile's KD)."""
         return {"NOKD": self.scratch(archs[-1], seed),
-                "BLKD": self.chain([archs[0], archs[-1]], seed, **overrides),
-                "TAKD": self.chain(archs, seed, **overrides)}
+                "BLKD": self.chain([archs[0], archs[-1]], seed, method),
+                "TAKD": self.chain(archs, seed, method)}
 
     def student_seeds(self, recipe: Recipe) -> tuple[Recipe, ...]:
         """The student `recipe` once per student seed of its seed: seeds s, s + 1000, ... (`students_per_seed`
@@ -302,12 +306,11 @@ class Recipes:
         n = p.students_per_seed if recipe.arch in p.cheap_students else 1
         return tuple(replace(recipe, seed=recipe.seed + k * STUDENT_SEED_STRIDE) for k in range(n))
 
-    def fitnet(self, student: str, teacher: Recipe, hint_layers: tuple[int, int],
-               hint_epochs: int | None = None) -> Recipe:
-        """FitNets: stage 1 trains the student up to its guided block to predict the teacher's hint block
-        through a regressor; stage 2 (the returned recipe) trains the whole student by KD from there. The two
-        stages share the student's epochs (stage 1 half of them by default), so a FitNets student trains as
-        many epochs as a student of KD alone."""
+    def fitnet(self, student: str, teacher: Recipe, hint: MethodSettings, hint_epochs: int | None = None) -> Recipe:
+        """FitNets: stage 1 (`hint`, the settings of FitNets' hint method) trains the student up to its guided
+        block to predict the teacher's hint block through a regressor; stage 2 (the returned recipe) trains the
+        whole student by the profile's KD from there. The two stages share the student's epochs (stage 1 half
+        of them by default), so a FitNets student trains as many epochs as a student of KD alone."""
         optim = self.profile.student.optim_for(student)
         if optim.epochs < 2:
             raise ValueError(f"FitNets needs at least 2 student epochs to share between its stages, got {optim.epochs}")
@@ -315,8 +318,7 @@ class Recipes:
         if not 1 <= hint_epochs < optim.epochs:
             raise ValueError(f"hint_epochs must be in [1, {optim.epochs - 1}] (the student trains {optim.epochs} "
                              f"epochs in all), got {hint_epochs}")
-        stage1 = self.distill(student, teacher, method="hint", hint_layers=hint_layers,
-                              optim=replace(optim, epochs=hint_epochs))
+        stage1 = self.distill(student, teacher, method=hint, optim=replace(optim, epochs=hint_epochs))
         return self.distill(student, teacher, init=stage1, optim=replace(optim, epochs=optim.epochs - hint_epochs))
 
 

@@ -182,7 +182,7 @@ class Store:
         for name in ("partial.pt", "model.pt", "history.json", "meta.json", "recipe.json"):
             for leftover in folder.glob(f".{name}.*.tmp"):
                 discard(leftover)
-        atomic_write_text(folder / "recipe.json", json.dumps(asdict(recipe), indent=1, sort_keys=True))
+        atomic_write_text(folder / "recipe.json", json.dumps(recipe.as_dict(), indent=1, sort_keys=True))
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
         started = time.time()
@@ -196,7 +196,7 @@ class Store:
                                self.device, self.log, self.guide_logits(recipe), epoch_line)
         atomic_torch_save(model.state_dict(), folder / "model.pt")
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
-        meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method,
+        meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method.name,
                     seed=recipe.seed, profile=recipe.profile, dataset=recipe.data.dataset,
                     sha256=sha256_file(folder / "model.pt"), trained_at=time.strftime("%Y-%m-%d %H:%M:%S"),
                     wall_seconds=time.time() - started, device=str(self.device), **history["summary"])

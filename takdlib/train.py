@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .data import EVAL_BATCH, Split, epoch_generator, eval_batches, train_batches
 from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
-from .methods import Step, get_method, total
+from .methods import Progress, Step, get_method, total
 from .models import build_model
 from .precision import autocast
 from .recipes import Optim, Recipe
@@ -150,8 +150,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:
         model.load_state_dict(init_state)
-    method = get_method(recipe.method)
-    trainable = {"model": model, **method.parts(recipe, model, list(guides), device)}
+    method = get_method(recipe.method.name)
+    trainable = {"model": model, **method.parts(recipe.method, model, list(guides), device)}
     for g in guides:
         g.eval().requires_grad_(False)
     params = [p for m in trainable.values() for p in m.parameters()]
@@ -200,7 +200,9 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             for group in opt.param_groups:
                 group["lr"] = lr
             batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
-            terms = method.loss_terms(Step(recipe, trainable, list(guides), xb, yb, batch_logits, gen, device))
+            progress = Progress(epoch, o.epochs, step, steps_per_epoch)
+            terms = method.loss_terms(Step(recipe.method, o.precision, progress, trainable, list(guides), xb, yb,
+                                           batch_logits, gen, device))
             loss = total(terms)
             opt.zero_grad(set_to_none=True)
             if scaler is None:
@@ -262,7 +264,7 @@ def has_fixed_guide_logits(recipe: Recipe) -> bool:
     """Whether the recipe's guides give each training image the same logits every epoch: a method whose loss
     needs only the guides' logits (KD, DGKD), without augmentation (a frozen guide in eval mode), so one pass
     replaces one per epoch: for plain10 teaching plain2 that is most of the training time."""
-    return get_method(recipe.method).uses_guide_logits_only and not recipe.data.augment
+    return get_method(recipe.method.name).uses_guide_logits_only and not recipe.data.augment
 
 
 def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:

@@ -1,11 +1,11 @@
 """The cost model: a census of what a run trained, mapped onto any profile and priced by images/s."""
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from takdlib import budget
+from takdlib.methods import HintSettings
 from takdlib.recipes import augmented
 from takdlib.profiles import get_profile, recipes_for
 
@@ -17,7 +17,7 @@ def fake_store(root: Path, recipes) -> Path:
     for i, r in enumerate(recipes):
         folder = root / f"{i:02d}" / r.address()
         folder.mkdir(parents=True)
-        (folder / "recipe.json").write_text(json.dumps(asdict(r)))
+        (folder / "recipe.json").write_text(json.dumps(r.as_dict()))
     return root
 
 
@@ -38,7 +38,7 @@ def test_census_counts_trainings_per_seed_by_role(tmp_path):
 
 def test_variants_keep_their_role_and_resnets_are_named_by_chain_position(tmp_path):
     head = recipes_for("cpu").teacher("plain10", 0)
-    hint_stage = recipes_for("cpu").fitnet("resnet14", head, hint_layers=(1, 2)).init
+    hint_stage = recipes_for("cpu").fitnet("resnet14", head, HintSettings(layers=(1, 2))).init
     counts = budget.census(fake_store(tmp_path, [augmented(recipes_for("cpu").chain(["plain10", "plain2"], 0)), hint_stage]), "cpu")
     assert budget.Entry("plain2", "student", "cifar10", ("plain10",), 1.0, True) in counts
     share = round(hint_stage.optim.epochs / get_profile("cpu").student.resnet.epochs, 3)  # FitNets' stage 1: about half

@@ -18,6 +18,7 @@ pytest.importorskip("distributed")
 from takdlib.cluster import close, connect, dependencies, train_on_cluster  # noqa: E402
 from takdlib.profiles import recipes_for  # noqa: E402
 from takdlib.store import Store  # noqa: E402
+from takdlib.methods import HintSettings
 from conftest import tiny as _tiny  # noqa: E402
 
 tiny = partial(_tiny, epochs=2)  # these tests' trainings
@@ -59,7 +60,7 @@ def env(tmp_path, monkeypatch):
 
 def test_dependencies_are_guides_and_init():
     t = recipes_for("smoke").teacher("plain10", 0)
-    fit = recipes_for("smoke").fitnet("resnet14", t, hint_layers=(1, 2))
+    fit = recipes_for("smoke").fitnet("resnet14", t, HintSettings(layers=(1, 2)))
     assert dependencies(fit) == (t, fit.init)
     assert dependencies(t) == ()
 

@@ -11,6 +11,7 @@ import torch
 from conftest import write_cifar10
 from takdlib.profiles import describe_profile, get_profile, recipes_for
 from takdlib.train import autocast, reproducible, resolve_device, train
+from takdlib.methods import HintSettings
 from conftest import tiny
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +68,7 @@ def test_the_gpu_profile_trains_its_recipes_in_seconds_on_any_cpu(tmp_path):
     store = Store(tmp_path / "store", write_cifar10(tmp_path / "c10", train_per_class=3, test_per_class=3),
                   log=lambda _: None)
     for recipe in (R.chain(["plain10", "plain4", "plain2"], 0), R.dgkd(["plain10", "plain4", "plain2"], 0),
-                   R.fitnet("resnet8", R.teacher("resnet20", 0), hint_layers=(1, 1))):
+                   R.fitnet("resnet8", R.teacher("resnet20", 0), HintSettings(layers=(1, 1)))):
         trained = store.get(recipe)
         assert trained.recipe.profile == "gpu" and trained.recipe.optim.precision == "bf16"
         assert 0 <= trained.summary["final_test_acc"] <= 100

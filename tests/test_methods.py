@@ -1,7 +1,8 @@
 """The methods behind one interface: AT's and FSP's losses against their formulas written out, a method
-added without touching the training loop, and recipe addresses that outlive new fields."""
+added without touching the training loop or the recipes, each method's settings checked when made, and the
+recipe addresses pinned."""
 
-from dataclasses import replace
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -9,9 +10,11 @@ import torch.nn.functional as F
 
 from takdlib import methods
 from takdlib.data import load_arrays, make_split
+from takdlib.methods import AttentionSettings, DGKDSettings, FSPSettings, HintSettings, KDSettings
 from takdlib.methods.attention import at_loss
 from takdlib.methods.base import Method
 from takdlib.methods.fsp import fsp_loss, fsp_matrix
+from takdlib.recipes import MethodSettings
 from takdlib.profiles import recipes_for
 from takdlib.train import train
 from conftest import tiny
@@ -66,40 +69,90 @@ def test_fsp_matrices_and_loss_are_their_formulas():
 def test_at_and_fsp_students_train_and_log_their_terms(split):
     guide_recipe = tiny(recipes_for("smoke").scratch("resnet14", 0, role="teacher"))
     guide, _ = train(guide_recipe, split, log=quiet)
-    for method, weight, term in [("at", 1000.0, "at"), ("fsp", 1.0, "fsp")]:
-        recipe = tiny(SMOKE.distill("resnet8", guide_recipe, method=method, method_weight=weight))
+    for settings, term in [(AttentionSettings(weight=1000.0), "at"), (FSPSettings(weight=1.0), "fsp")]:
+        recipe = tiny(SMOKE.distill("resnet8", guide_recipe, method=settings))
         _, history = train(recipe, split, guides=[guide], log=quiet)
         assert list(history["epochs"][-1]["loss_terms"]) == ["ce", term]
-        assert recipe.describe() == f"resnet8 <- {method}[resnet14]"
-    with pytest.raises(ValueError, match="needs method_weight"):
-        SMOKE.distill("resnet8", guide_recipe, method="at")
+        assert recipe.describe() == f"resnet8 <- {term}[resnet14]"
+    with pytest.raises(TypeError, match="weight"):
+        AttentionSettings()
     plain_guide, _ = train(tiny(recipes_for("smoke").scratch("plain4", 0)), split, log=quiet)
     with pytest.raises(ValueError, match="cannot compare"):  # a plain CNN's blocks do not pair with a ResNet's
-        train(tiny(SMOKE.distill("resnet8", recipes_for("smoke").scratch("plain4", 0), method="at", method_weight=1.0)), split,
+        at = AttentionSettings(weight=1.0)
+        train(tiny(SMOKE.distill("resnet8", recipes_for("smoke").scratch("plain4", 0), method=at)), split,
               guides=[plain_guide], log=quiet)
 
 
 def test_a_new_method_plugs_in_without_touching_the_training_loop(split, monkeypatch):
-    class LabelSmoothing(Method):
+    """Its settings (with a warm-up that reads the step's progress) and its loss, registered in one line."""
+
+    @dataclass(frozen=True)
+    class SmoothSettings(MethodSettings):
         name = "smooth"
+        smoothing: float = 0.1
+        warmup: float = 0.5  # the share of training over which the smoothing rises to its value
+
+    seen = []
+
+    class LabelSmoothing(Method):
+        settings = SmoothSettings
 
         def loss_terms(self, step):
+            ramp = min(step.progress.fraction / step.settings.warmup, 1.0)
+            seen.append(ramp)
             with step.autocast():
                 logits = step.model(step.x)
-            return {"smoothed ce": F.cross_entropy(logits.float(), step.y, label_smoothing=0.1)}
+            return {"smoothed ce": F.cross_entropy(logits.float(), step.y,
+                                                   label_smoothing=step.settings.smoothing * ramp)}
 
     monkeypatch.setitem(methods.METHODS, "smooth", LabelSmoothing())
-    recipe = tiny(recipes_for("smoke").scratch("plain2", 0, method="smooth"))
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0, method=SmoothSettings()))
     _, history = train(recipe, split, log=quiet)
     assert list(history["epochs"][0]["loss_terms"]) == ["smoothed ce"]
-    with pytest.raises(ValueError, match="unknown method 'nothing'"):
-        recipes_for("smoke").scratch("plain2", 0, method="nothing")
+    assert seen[0] == 0.0 and seen == sorted(seen) and recipe.method.as_dict()["name"] == "smooth"
+    assert recipe.address() != tiny(recipes_for("smoke").scratch("plain2", 0)).address()
+    assert methods.recipe_from_dict(recipe.as_dict()) == recipe  # a store reads its recipe.json back
+    with pytest.raises(ValueError, match="must be a method's settings"):
+        recipes_for("smoke").scratch("plain2", 0, method="smooth")
 
 
-def test_the_committed_designs_recipes_keep_their_addresses():
-    """A change here orphans every stored model: new recipe fields are hashed only when set."""
-    assert recipes_for("cpu").scratch("plain2", 0).address().startswith("412f58d0ec56bd03")
-    assert recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1).address().startswith("26e059d032fcc8bb")
+@pytest.mark.parametrize("make, message", [
+    (lambda: KDSettings(tau=0.0), "kd setting tau = 0.0 is not allowed: it must be a finite number > 0"),
+    (lambda: KDSettings(tau=float("inf")), "tau = inf"),
+    (lambda: KDSettings(lam=1.5), "lam = 1.5 is not allowed: it must be in \\[0, 1\\]"),
+    (lambda: KDSettings(lam=float("nan")), "lam = nan"),
+    (lambda: KDSettings(kl="mean"), "kl = 'mean'"),
+    (lambda: DGKDSettings(drop="some"), "drop = 'some'"),
+    (lambda: DGKDSettings(drop="bernoulli", keep_prob=0.0), "keep_prob = 0.0"),
+    (lambda: DGKDSettings(keep_prob=0.5), "keep_prob = 0.5 .*not read"),  # set, but never read
+    (lambda: DGKDSettings(drop_num=1), "drop_num = 1 .*not read"),
+    (lambda: DGKDSettings(drop="fixed"), "drop_num = 0 .*>= 1"),
+    (lambda: AttentionSettings(weight=-1000.0), "at setting weight = -1000.0"),
+    (lambda: FSPSettings(weight=float("nan")), "fsp setting weight = nan"),
+    (lambda: HintSettings(layers=(1, -1)), "hint setting layers"),
+])
+def test_every_setting_is_checked_when_made(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_settings_a_method_does_not_read_are_refused():
+    with pytest.raises(TypeError, match="weight"):
+        KDSettings(weight=5.0)
+    with pytest.raises(TypeError, match="tau"):
+        AttentionSettings(weight=1.0, tau=4.0)
+
+
+def test_addresses_are_pinned_and_cover_the_method_and_its_settings():
+    """A change here orphans every stored model (the stores before methods owned their settings are not reused)."""
+    assert recipes_for("cpu").scratch("plain2", 0).address().startswith("21d5117787028c0b")
+    assert recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1).address().startswith("896cf47b72a21e89")
     head = recipes_for("cpu").teacher("resnet20", 0)
-    assert recipes_for("cpu").distill("resnet8", head, method="at", method_weight=1e3).address() != recipes_for("cpu").distill("resnet8", head).address()
-    assert replace(recipes_for("cpu").scratch("plain2", 0), method_weight=None).address() == recipes_for("cpu").scratch("plain2", 0).address()
+    same_weight = [recipes_for("cpu").distill("resnet8", head, method=s(weight=1.0)).address()
+                   for s in (AttentionSettings, FSPSettings)]
+    assert same_weight[0] != same_weight[1]  # the method's name is hashed with its settings
+    kd = recipes_for("cpu").distill("resnet8", head)
+    assert kd.address() != recipes_for("cpu").distill("resnet8", head, method=KDSettings(tau=5.0)).address()
+    assert methods.recipe_from_dict(kd.as_dict()) == kd
+    fit = recipes_for("cpu").fitnet("resnet14", recipes_for("cpu").teacher("plain10", 0), HintSettings(layers=(1, 2)))
+    assert methods.recipe_from_dict(fit.as_dict()) == fit

@@ -44,7 +44,7 @@ def test_larger_is_better_trains_each_size_alone_in_the_roles_regime():
     assert row["kind"] == "setup" and row["verdict"] == "holds"
     assert "assistants' regime" in row["claim"] and "plain2 < plain4 < plain6" in row["claim"]
     assert "plain2 50.0" in row["ours"]  # each model's own accuracy beside the row
-    assert all(r.method == "scratch" and r.data == exp.profile.assistant.data_for(r.arch) for r in exp.asked)
+    assert all(r.method.name == "scratch" and r.data == exp.profile.assistant.data_for(r.arch) for r in exp.asked)
     assert {r.arch for r in exp.asked} == {"plain2", "plain4", "plain6"}
 
 
@@ -71,7 +71,7 @@ def test_ta_between_compares_the_ta_with_the_student_trained_as_the_ta_was():
     assert all(w in row["ours"] for w in ("teacher plain10", "TA1 plain6", "TA2 plain4", "student plain2"))
     students = [r for r in exp.asked if r.arch == "plain2"]
     assert students and all(r.data == exp.profile.assistant.data_for("plain2") for r in students)
-    assert all(s.guides[0].arch == "plain10" and s.method == "kd" for s in students)
+    assert all(s.guides[0].arch == "plain10" and s.method.name == "kd" for s in students)
     with pytest.raises(ValueError, match="at least three"):
         ta_between(exp, ["plain10", "plain2"])
 

@@ -8,6 +8,7 @@ from takdlib.data import Split, load_arrays, make_split
 from takdlib.recipes import Optim, with_data
 from takdlib.profiles import recipes_for
 from takdlib.train import TrainingDiverged, fixed_guide_logits, lr_at, predict, summarize, train
+from takdlib.methods import DGKDSettings, HintSettings
 from conftest import tiny
 
 
@@ -74,8 +75,8 @@ def test_guides_are_frozen_and_untouched(split):
     teacher, _ = train(teacher_recipe, split, log=quiet)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
     for recipe in [tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)),
-                   tiny(recipes_for("smoke").dgkd(["plain4", "plain4", "plain2"], 0, drop="bernoulli")),
-                   tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), hint_layers=(1, 1)).init)]:
+                   tiny(recipes_for("smoke").dgkd(["plain4", "plain4", "plain2"], 0, DGKDSettings(drop="bernoulli", keep_prob=0.75))),
+                   tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), HintSettings(layers=(1, 1))).init)]:
         guides = [teacher] * len(recipe.guides)
         student, history = train(recipe, split, guides, log=quiet)
         assert math.isfinite(history["epochs"][-1]["train_loss"])
@@ -128,7 +129,7 @@ def test_guide_logits_are_computed_once_only_when_the_images_never_change(split)
     assert torch.allclose(cached[0][:7], live, atol=0.05, rtol=0.02)
     assert fixed_guide_logits(with_data(kd, augment=True), [teacher], split.train_x) is None
     assert fixed_guide_logits(tiny(recipes_for("smoke").scratch("plain2", 0)), [], split.train_x) is None
-    hint = tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), hint_layers=(1, 1)).init)
+    hint = tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), HintSettings(layers=(1, 1))).init)
     assert fixed_guide_logits(hint, [teacher], split.train_x) is None
 
 

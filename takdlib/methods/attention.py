@@ -1,10 +1,12 @@
 """Attention transfer (Zagoruyko & Komodakis, ICLR 2017): the student's spatial attention maps follow the
 teacher's, block by block, beside the labels' cross-entropy. Loss: CE + β/2 · Σ_j mean((a_s^j − a_t^j)²),
 a = the L2-normalised channel mean of the squared feature map (the official code's `at` and `at_loss`)."""
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from .base import FeatureDistance
+from .base import FeatureDistance, WeightedDistance
 
 
 def attention_map(features: torch.Tensor) -> torch.Tensor:
@@ -17,10 +19,16 @@ def at_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.T
     return torch.stack([(attention_map(s) - attention_map(t)).pow(2).mean() for s, t in zip(student, teacher)]).sum()
 
 
-class Attention(FeatureDistance):
+@dataclass(frozen=True)
+class AttentionSettings(WeightedDistance):
+    """weight: β, the weight of the attention term (the paper's 1000)."""
+
     name = "at"
+
+
+class Attention(FeatureDistance):
+    settings = AttentionSettings
     term = "at"
-    weight = "β, the weight of the attention term (the paper's 1000)"
 
     def comparable(self, student, teacher) -> bool:
         return [s[1:] for s in student] == [t[1:] for t in teacher]  # maps of the same height and width

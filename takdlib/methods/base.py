@@ -2,25 +2,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..precision import autocast
+from ..recipes import MethodSettings, check_setting, finite
 
-if TYPE_CHECKING:
-    from ..recipes import Recipe
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a step is in its training: epoch (0-based) of epochs, step (0-based) of steps_per_epoch."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+
+    @property
+    def fraction(self) -> float:
+        """The share of the training done before this step, in [0, 1)."""
+        return (self.epoch * self.steps_per_epoch + self.step) / (self.epochs * self.steps_per_epoch)
 
 
 @dataclass
 class Step:
-    """One training step as a method sees it. x: images (B, 3, 32, 32), normalised; y: labels (B,); parts: the
-    trainable modules by name ("model", and whatever the method added); guides: frozen, in eval mode;
-    fixed_logits: each guide's logits (B, classes) on these images, where the method takes them precomputed."""
+    """One training step as a method sees it: its settings (the recipe's), the precision ("bf16", "fp16",
+    "fp32") and the progress; x: images (B, 3, 32, 32), normalised; y: labels (B,); parts: the trainable
+    modules by name ("model", and whatever the method added); guides: frozen, in eval mode; fixed_logits: each
+    guide's logits (B, classes) on these images, where the method takes them precomputed."""
 
-    recipe: Recipe
+    settings: MethodSettings
+    precision: str
+    progress: Progress
     parts: dict[str, nn.Module]
     guides: list[nn.Module]
     x: torch.Tensor
@@ -34,7 +49,7 @@ class Step:
         return self.parts["model"]
 
     def autocast(self):
-        return autocast(self.device, self.recipe.optim.precision)
+        return autocast(self.device, self.precision)
 
     def guide_outputs(self, features: bool = False) -> list:
         """Each guide's output on the batch, without gradients: logits (B, classes), or with `features`
@@ -50,22 +65,20 @@ class Step:
 
 
 class Method:
-    """A distillation method: its name in recipes, how many guides it takes, the recipe fields it needs, the
-    trainable parts it adds to the model, and its loss as named terms whose sum is the training loss."""
+    """A distillation method: its settings (a `MethodSettings` subclass, which names the method and says how
+    many guides it takes), the trainable parts it adds to the model, and its loss as named terms whose sum is
+    the training loss."""
 
-    name = ""
-    guides = (0, 0)  # the fewest and the most guides a recipe of this method has
+    settings: type[MethodSettings] = MethodSettings
     # True where the loss needs each guide's logits on the batch's images and nothing else: on images that are
     # never augmented they are computed once for the whole training set (a frozen guide in eval mode)
     uses_guide_logits_only = False
 
-    def check(self, recipe: Recipe) -> None:
-        """Raise ValueError for a recipe this method cannot train."""
-        least, most = self.guides
-        if not least <= len(recipe.guides) <= most:
-            raise ValueError(f"method {self.name!r} takes {self.guides} guides, got {len(recipe.guides)}")
+    @property
+    def name(self) -> str:
+        return self.settings.name
 
-    def parts(self, recipe: Recipe, model: nn.Module, guides: list[nn.Module],
+    def parts(self, settings: MethodSettings, model: nn.Module, guides: list[nn.Module],
               device: torch.device) -> dict[str, nn.Module]:
         """Trainable modules besides the model (trained with it, saved in its resume points)."""
         return {}
@@ -87,19 +100,24 @@ def feature_shapes(model: nn.Module, device: torch.device) -> list[tuple[int, in
     return [tuple(f.shape[1:]) for f in feats]
 
 
-class FeatureDistance(Method):
-    """The labels' cross-entropy plus `method_weight` times a distance between the student's and the frozen
-    teacher's block features (attention transfer, FSP). A subclass names its term and its weight, says which
-    block shapes it can compare, and gives the distance."""
+@dataclass(frozen=True)
+class WeightedDistance(MethodSettings):
+    """The settings of a `FeatureDistance` method: the weight of its distance term (> 0, finite)."""
 
     guides = (1, 1)
-    term = ""  # the distance term's name in the history
-    weight = ""  # what method_weight is for this method, for the error that asks for it
+    weight: float
 
-    def check(self, recipe) -> None:
-        super().check(recipe)
-        if recipe.method_weight is None:
-            raise ValueError(f"method {self.name!r} needs method_weight: {self.weight}")
+    def __post_init__(self):
+        check_setting(finite(self.weight) and self.weight > 0, self.name, "weight", self.weight,
+                      "a finite number > 0 (the weight of the distance term)")
+
+
+class FeatureDistance(Method):
+    """The labels' cross-entropy plus the settings' weight times a distance between the student's and the frozen
+    teacher's block features (attention transfer, FSP). A subclass names its term, says which block shapes it
+    can compare, and gives the distance."""
+
+    term = ""  # the distance term's name in the history
 
     def comparable(self, student: list[tuple[int, int, int]], teacher: list[tuple[int, int, int]]) -> bool:
         """Whether blocks of these (channels, height, width) can be compared."""
@@ -108,7 +126,7 @@ class FeatureDistance(Method):
     def distance(self, student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
-    def parts(self, recipe, model, guides, device) -> dict:
+    def parts(self, settings, model, guides, device) -> dict:
         student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
         if not self.comparable(student, teacher):
             raise ValueError(f"{self.name} cannot compare the student's blocks {student} with the teacher's "
@@ -121,4 +139,4 @@ class FeatureDistance(Method):
             logits, features = step.model(step.x, features=True)
         # clone: inference tensors cannot be saved for backward
         distance = self.distance(features, [t.clone() for t in teacher_features])
-        return {"ce": F.cross_entropy(logits.float(), step.y), self.term: step.recipe.method_weight * distance}
+        return {"ce": F.cross_entropy(logits.float(), step.y), self.term: step.settings.weight * distance}

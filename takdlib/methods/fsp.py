@@ -1,10 +1,12 @@
 """Flow of solution procedure (Yim et al., CVPR 2017): the student's FSP matrices, the Gram matrices between
 consecutive blocks' feature maps, follow the teacher's. Trained in one stage beside the labels'
 cross-entropy: CE + λ · Σ_i mean((G_s^i − G_t^i)²), where the paper first trains on the FSP loss alone."""
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from .base import FeatureDistance
+from .base import FeatureDistance, WeightedDistance
 
 
 def fsp_matrix(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
@@ -21,10 +23,16 @@ def fsp_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.
     return torch.stack([(fsp_matrix(*s) - fsp_matrix(*t)).pow(2).mean() for s, t in pairs]).sum()
 
 
-class FSP(FeatureDistance):
+@dataclass(frozen=True)
+class FSPSettings(WeightedDistance):
+    """weight: λ, the weight of the FSP term."""
+
     name = "fsp"
+
+
+class FSP(FeatureDistance):
+    settings = FSPSettings
     term = "fsp"
-    weight = "λ, the weight of the FSP term"
 
     def comparable(self, student, teacher) -> bool:
         return [s[0] for s in student] == [t[0] for t in teacher]  # matrices of the same channels

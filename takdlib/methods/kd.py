@@ -1,16 +1,37 @@
 """Knowledge distillation (Hinton et al. 2015): the labels' cross-entropy and the softened teacher's KL."""
-from ..losses import kd_terms
+from dataclasses import dataclass
+
+from ..losses import KL_REDUCTIONS, kd_terms
+from ..recipes import MethodSettings, check_setting, finite
 from .base import Method, Step
 
 
-class KD(Method):
+@dataclass(frozen=True)
+class KDSettings(MethodSettings):
+    """(1 − lam) · CE + lam · tau² · KL(softmax(teacher / tau) ‖ softmax(student / tau)); kl: the KL's reduction,
+    "batchmean" (Hinton's) or "elementmean" (the TAKD code's, smaller by the number of classes)."""
+
     name = "kd"
     guides = (1, 1)
+    tau: float = 4.0
+    lam: float = 0.5
+    kl: str = "batchmean"
+
+    def __post_init__(self):
+        check_setting(finite(self.tau) and self.tau > 0, self.name, "tau", self.tau, "a finite number > 0 (a "
+                      "softmax temperature)")
+        check_setting(finite(self.lam) and 0 <= self.lam <= 1, self.name, "lam", self.lam,
+                      "in [0, 1] (the weight of the KD term)")
+        check_setting(self.kl in KL_REDUCTIONS, self.name, "kl", self.kl, f"one of {', '.join(KL_REDUCTIONS)}")
+
+
+class KD(Method):
+    settings = KDSettings
     uses_guide_logits_only = True
 
     def loss_terms(self, step: Step) -> dict:
         (teacher,) = step.guide_logits()
         with step.autocast():
             logits = step.model(step.x)
-        r = step.recipe
-        return kd_terms(logits, teacher, step.y, r.tau, r.lam, r.kl)
+        s = step.settings
+        return kd_terms(logits, teacher, step.y, s.tau, s.lam, s.kl)
