@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from .files import CorruptFile, atomic_torch_save, atomic_write_text, discard, hash_into, verified_torch_load
 from .locations import DATA_ENV, resolve_data
@@ -57,6 +58,8 @@ def default_cache_dir() -> Path:
 
 
 def _sha256_files(paths: list[Path], root: Path) -> str:
+    """The content's fingerprint: each file's bytes with its path under `root` (so a tree's layout counts, and
+    a renamed or moved copy of the same files, or of the same archive, fingerprints alike)."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path.relative_to(root)).encode())
@@ -175,7 +178,7 @@ def _resolve(dataset: str, source: str | os.PathLike | None, cache: Path):
     if path.is_file():
         if not tarfile.is_tarfile(path):
             raise DataUnavailable(f"{path} is not a tar archive of a JPEG ImageFolder tree")
-        return (lambda: _read_jpeg_archive(path, dataset)), _sha256_files([path], path.parent)
+        return (lambda: _read_jpeg_archive(path, dataset)), _sha256_files([path], path)
     if (path / _PICKLE_DIRS[dataset]).is_dir():
         folder = path / _PICKLE_DIRS[dataset]
         files = [p for p in folder.iterdir() if p.is_file()]
@@ -196,35 +199,67 @@ def load_arrays(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     read, fingerprint = _resolve(dataset, source, cache)
     cache_file = cache / f"{dataset}-{fingerprint[:16]}.pt"
-    blob = None
-    if cache_file.exists():
-        try:
-            blob = verified_torch_load(cache_file, weights_only=True)
-        except CorruptFile as err:  # a damaged cache is rebuilt, never used
-            warnings.warn(f"data cache {err}; decoding the source again", stacklevel=2)
-            discard(cache_file)
+    blob = _cached(cache_file)
+    if blob is None:
+        with _decode_lock(cache / f"{dataset}-{fingerprint[:16]}.lock"):
+            blob = _cached(cache_file)  # another process may have decoded it while this one waited
+            if blob is None:
+                blob = _decode(read, dataset, fingerprint, cache, cache_file)
+    return Arrays(blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"], tuple(blob["classes"]), fingerprint)
+
+
+def _cached(cache_file: Path) -> dict | None:
+    """The decoded images from the cache, or None where there are none (a damaged cache is removed)."""
+    if not cache_file.exists():
+        return None
+    try:
+        return verified_torch_load(cache_file, weights_only=True)
+    except CorruptFile as err:  # a damaged cache is rebuilt, never used
+        warnings.warn(f"data cache {err}; decoding the source again", stacklevel=3)
+        discard(cache_file)
+        return None
+
+
+@contextlib.contextmanager
+def _decode_lock(path: Path):
+    """One decode per cache: a second process (or Dask worker) waits here for the first one's cache. Where the
+    cache folder cannot be written there is no lock and no cache: each process decodes in memory."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path)
+        lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _decode(read, dataset: str, fingerprint: str, cache: Path, cache_file: Path) -> dict:
+    """Decode the source and write the cache; a source that is not this dataset is refused (and remembered)."""
     # a source that is not this dataset is found out by reading all of it (a CIFAR-10 archive asked for CIFAR-100):
     # the verdict is a property of the content, so it is kept beside the cache and not read for again
     refusal = cache / f"{dataset}-{fingerprint[:16]}.unavailable"
-    if blob is None:
-        if refusal.exists():
-            raise DataUnavailable(refusal.read_text())
-        try:
-            raw = read()
-        except DataUnavailable as err:
-            with contextlib.suppress(OSError):  # not kept: found out again next time
-                cache.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(refusal, str(err))
-            raise
-        (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
-        blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
-        try:
+    if refusal.exists():
+        raise DataUnavailable(refusal.read_text())
+    try:
+        raw = read()
+    except DataUnavailable as err:
+        with contextlib.suppress(OSError):  # not kept: found out again next time
             cache.mkdir(parents=True, exist_ok=True)
-            atomic_torch_save(blob, cache_file)
-        except OSError as err:  # StorageError included: the decoded images still serve this process
-            warnings.warn(f"could not cache the decoded images ({err}); using them from memory, and decoding "
-                          f"again next time (set {CACHE_ENV} to a writable folder to keep them)", stacklevel=2)
-    return Arrays(blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"], tuple(blob["classes"]), fingerprint)
+            atomic_write_text(refusal, str(err))
+        raise
+    (trx, try_), (tex, tey) = raw["split"]["train"], raw["split"]["test"]
+    blob = {"train_x": trx, "train_y": try_, "test_x": tex, "test_y": tey, "classes": list(raw["classes"])}
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_torch_save(blob, cache_file)
+    except OSError as err:  # StorageError included: the decoded images still serve this process
+        warnings.warn(f"could not cache the decoded images ({err}); using them from memory, and decoding "
+                      f"again next time (set {CACHE_ENV} to a writable folder to keep them)", stacklevel=3)
+    return blob
 
 
 @dataclass(frozen=True)

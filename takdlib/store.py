@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import socket
 import time
 from dataclasses import asdict, dataclass
@@ -182,6 +183,7 @@ class Store:
         for name in ("partial.pt", "model.pt", "history.json", "meta.json", "recipe.json"):
             for leftover in folder.glob(f".{name}.*.tmp"):
                 discard(leftover)
+        check_room(folder, recipe, NUM_CLASSES[recipe.data.dataset])
         atomic_write_text(folder / "recipe.json", json.dumps(recipe.as_dict(), indent=1, sort_keys=True))
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
@@ -216,6 +218,28 @@ class Store:
             meta["megabytes"] = sum(f.stat().st_size for f in meta_file.parent.iterdir()) / 1e6
             rows.append(meta)
         return rows
+
+
+# a resume point holds the model, the optimiser's momentum and the validation-selected weights, each about the
+# model's size, and is written beside the last one (a temporary copy, then a rename); model.pt and the logs besides
+CHECKPOINT_COPIES = 6
+ROOM_MARGIN_BYTES = 16 * 2**20
+
+
+def room_needed(recipe: Recipe, num_classes: int) -> int:
+    """Bytes a training of `recipe` writes into its folder at most at once: its checkpoints, with a margin."""
+    model = build_model(recipe.arch, num_classes)
+    size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    return CHECKPOINT_COPIES * size + ROOM_MARGIN_BYTES
+
+
+def check_room(folder: Path, recipe: Recipe, num_classes: int) -> None:
+    """Stop before a training's first step where its folder has no room for the checkpoints it will write."""
+    needed, free = room_needed(recipe, num_classes), shutil.disk_usage(folder).free
+    if free < needed:
+        raise StorageError(f"no room to train {recipe.short()} in {folder}: {free / 1e6:.1f} MB free, "
+                           f"{needed / 1e6:.1f} MB needed for its checkpoints; free space or set {STORE_ENV} "
+                           "to a folder on another disk")
 
 
 def stored_files(root: str | Path, name: str) -> list[Path]:

@@ -27,6 +27,45 @@ def test_decoding_happens_once_then_the_cache_serves(jpeg_archive, cache, monkey
     assert torch.equal(first.train_x, again.train_x) and first.fingerprint == again.fingerprint
 
 
+def test_two_processes_on_an_empty_cache_decode_once(jpeg_archive, cache, monkeypatch):
+    """The second waits on the cache's lock, then loads the first one's cache (a count: each decode is slowed
+    so that both would decode without the lock)."""
+    import threading
+    import time
+
+    decodes, real = [], data_mod._read_jpeg_archive
+
+    def slow_decode(*args):
+        decodes.append(1)
+        time.sleep(0.5)
+        return real(*args)
+
+    monkeypatch.setattr(data_mod, "_read_jpeg_archive", slow_decode)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(load_arrays("cifar10", jpeg_archive, cache)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(decodes) == 1 and len(results) == 2
+    assert torch.equal(results[0].train_x, results[1].train_x)
+
+
+def test_a_renamed_or_moved_copy_of_the_data_has_the_same_fingerprint(jpeg_archive, jpeg_tree, cache, tmp_path):
+    import shutil
+
+    renamed = tmp_path / "elsewhere" / "cifar10.tar.gz"
+    renamed.parent.mkdir()
+    shutil.copy(jpeg_archive, renamed)
+    assert load_arrays("cifar10", renamed, cache).fingerprint == load_arrays("cifar10", jpeg_archive, cache).fingerprint
+    moved = tmp_path / "another-root"
+    shutil.copytree(jpeg_tree, moved)
+    assert load_arrays("cifar10", moved, cache).fingerprint == load_arrays("cifar10", jpeg_tree, cache).fingerprint
+    (moved / "train" / "cat" / "0000.jpg").unlink()  # other content, another fingerprint
+    assert load_arrays("cifar10", moved, cache).fingerprint != load_arrays("cifar10", jpeg_tree, cache).fingerprint
+
+
 def test_a_corrupt_cache_is_rebuilt(jpeg_archive, cache):
     good = load_arrays("cifar10", jpeg_archive, cache)
     (cache_file,) = cache.glob("cifar10-*.pt")

@@ -45,6 +45,34 @@ def test_a_chain_is_trained_once_then_loaded(env, jpeg_archive, monkeypatch):
     assert not list((env / "store").rglob("partial.pt"))
 
 
+def test_a_store_without_room_stops_before_the_first_step(env, jpeg_archive, monkeypatch):
+    from collections import namedtuple
+
+    from takdlib.files import StorageError
+
+    recipe = tiny(recipes_for("smoke").scratch("plain4", 0))
+    store = Store(env / "store", jpeg_archive, log=lambda _: None)
+    needed = store_mod.room_needed(recipe, 10)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(store_mod.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 65536, 65536))
+    monkeypatch.setattr(store_mod, "train", lambda *a, **k: pytest.fail("a step ran on a full disk"))
+    with pytest.raises(StorageError) as err:
+        store.get(recipe)
+    folder = store.path(recipe)
+    assert str(folder) in str(err.value) and "0.1 MB free" in str(err.value)
+    assert f"{needed / 1e6:.1f} MB needed" in str(err.value)
+    assert not (folder / "partial.pt").exists() and not (folder / "meta.json").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(store_mod.shutil, "disk_usage", lambda path: usage(10**9, 0, needed))  # just enough
+    assert Store(env / "store", jpeg_archive, log=lambda _: None).get(recipe).summary["final_test_acc"] >= 0
+
+
+def test_room_needed_grows_with_the_model():
+    small, large = (recipes_for("smoke").scratch(a, 0) for a in ("plain2", "plain10"))
+    assert store_mod.room_needed(small, 10) < store_mod.room_needed(large, 10)
+    assert store_mod.room_needed(large, 10) > store_mod.CHECKPOINT_COPIES * 4 * 300_000  # plain10: > 0.3 M params
+
+
 def test_a_corrupt_checkpoint_is_reported_and_retrained(env, jpeg_archive):
     recipe = tiny(recipes_for("smoke").scratch("plain2", 0))
     first = Store(env / "store", jpeg_archive).get(recipe)
