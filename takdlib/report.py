@@ -27,6 +27,15 @@ _COLUMNS = ["claim", "paper", "ours", "verdict", "power"]
 _TITLES = ["claim", "paper", "ours", "verdict", "if undecided: what the design could call, and where it leans"]
 
 
+def _columns(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """The table's columns: the premises a claim rests on, where any of these rows names them."""
+    if not any(r.get("premises") for r in rows):
+        return _COLUMNS, _TITLES
+    return ([*_COLUMNS[:3], "premises", *_COLUMNS[3:]],
+            [*_TITLES[:3], "rests on (setup checks)", *_TITLES[3:-1],
+             "if undecided: what the design could call, and where it leans; if not testable: why"])
+
+
 def _by_kind(rows: list[dict]) -> list[tuple[str, list[dict]]]:
     return [(KIND_TITLES[k], [r for r in rows if r.get("kind", "paper") == k]) for k in KIND_TITLES
             if any(r.get("kind", "paper") == k for r in rows)]
@@ -38,17 +47,38 @@ def claims_markdown(claims: list[dict]):
 
     lines = [counts_text(claims), ""]
     for title, rows in _by_kind(claims):
-        lines += [f"**{title.capitalize()}**", "", *_table(rows, _COLUMNS, _TITLES), ""]
+        lines += [f"**{title.capitalize()}**", "", *_table(rows, *_columns(rows)), ""]
     return Markdown("\n".join(lines))
+
+
+def _results(results_dir: str | Path) -> list[tuple[Path, dict]]:
+    """Every notebook's results file under results_dir, parsed; a file that cannot be read is named."""
+    out = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        if path.name == "manifest.json" or path.name == "census.json":
+            continue
+        try:
+            out.append((path, json.loads(path.read_text())))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"results file {path} cannot be read: {err}") from None
+    return out
 
 
 def claims_table(results_dir: str | Path) -> list[dict]:
     rows = []
-    for path in sorted(Path(results_dir).glob("*.json")):
-        payload = json.loads(path.read_text())
+    for path, payload in _results(results_dir):
         for c in payload.get("claims", []):
             rows.append(dict(notebook=path.stem, **{"power": "", "kind": "paper", **c}))
     return rows
+
+
+def recorded_rule(results_dir: str | Path) -> str:
+    """The verdict rule the results were judged by, as their run recorded it (the current one if none did)."""
+    rules = {payload["verdict_rule"] for _, payload in _results(results_dir) if payload.get("verdict_rule")}
+    if len(rules) > 1:
+        raise ValueError(f"the results under {results_dir} were judged by {len(rules)} different verdict rules: "
+                         "they are not one run's evidence")
+    return rules.pop() if rules else VERDICT_RULE
 
 
 def format_claims(rows: list[dict]) -> str:
@@ -62,16 +92,22 @@ def format_claims(rows: list[dict]) -> str:
                       counts_text(rows)])
 
 
-def claims_markdown_file(rows: list[dict]) -> str:
-    """The whole claims table as a Markdown document (results/claims.md), generated, never typed: the rule,
-    the counts per kind of row, then one table per kind."""
+def claims_markdown_file(rows: list[dict], rule: str = VERDICT_RULE) -> str:
+    """The whole claims table as a Markdown document (results/claims.md), generated, never typed: the rule
+    the rows were judged by, the counts per kind of row, then one table per kind."""
     words = "; ".join(f"{k}: {' / '.join(w)}" for k, w in KINDS.items())
-    lines = ["# Claims: paper vs ours vs verdict", "", VERDICT_RULE, "",
+    lines = ["# Claims: paper vs ours vs verdict", "", rule, "",
              f"Three kinds of row, each with its own words ({words}); the rules are `takdlib.claims`.", "",
              counts_text(rows) + ".", ""]
     for title, mine in _by_kind(rows):
-        lines += [f"## {title.capitalize()}", "", *_table(mine, ["notebook", *_COLUMNS], ["notebook", *_TITLES]), ""]
+        columns, titles = _columns(mine)
+        lines += [f"## {title.capitalize()}", "", *_table(mine, ["notebook", *columns], ["notebook", *titles]), ""]
     return "\n".join(lines)
+
+
+def claims_file_for(results_dir: str | Path) -> str:
+    """results/claims.md as the results under results_dir make it."""
+    return claims_markdown_file(claims_table(results_dir), recorded_rule(results_dir))
 
 
 def replication(committed: list[dict], replicated: list[dict]) -> tuple[str, int, int]:
@@ -129,16 +165,36 @@ def check(committed: dict, checked: dict) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", within, len(rows)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
-    parser.add_argument("results_dir")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict; verify "
+                                                 "or seal the evidence of a run.")
+    parser.add_argument("results_dir", nargs="?", default=None,
+                        help="a run's results/ folder (default: the committed evidence's)")
     parser.add_argument("--markdown", action="store_true", help="also write <results_dir>/claims.md")
+    parser.add_argument("--verify", action="store_true",
+                        help="check every evidence file against the checksums its manifest records, and claims.md "
+                             "against the results it is made from; name each file that differs (exit 1)")
+    parser.add_argument("--seal", action="store_true",
+                        help="record the checksums of the evidence files as they are now in the manifest")
     args = parser.parse_args(argv)
-    rows = claims_table(args.results_dir)
+    from .evidence import seal, verify
+    from .locations import REPO_ROOT
+
+    results_dir = Path(args.results_dir) if args.results_dir else REPO_ROOT / "results"
+    root = results_dir.parent
+    if args.verify:
+        problems = verify(root)
+        print("\n".join(problems) if problems else f"the evidence under {root} verifies: every file as its "
+                                                    "manifest records, claims.md as its results make it")
+        return 1 if problems else 0
+    rows = claims_table(results_dir)
     print(format_claims(rows))
     if args.markdown:
-        (Path(args.results_dir) / "claims.md").write_text(claims_markdown_file(rows))
+        (results_dir / "claims.md").write_text(claims_file_for(results_dir))
+    if args.seal:
+        print(f"sealed {len(seal(root))} files in {results_dir / 'manifest.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

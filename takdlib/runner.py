@@ -21,7 +21,8 @@ from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .machine import cpu_model, manifest, profile_for_this_cpu, profile_for_this_gpu
 from .profiles import PROFILES, evidence_profile, get_profile
 from .files import write_json
-from .report import check, claims_markdown_file, claims_table, format_claims, replication
+from .evidence import seal
+from .report import check, claims_file_for, claims_table, format_claims, replication
 from .train import PROGRESS_ENV, resolve_device
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         publish_executed([executed / p.name for p in paths], root / "results" / "notebooks")
     rows = claims_table(root / "results")
     if rows:
-        (root / "results" / "claims.md").write_text(claims_markdown_file(rows))
+        (root / "results" / "claims.md").write_text(claims_file_for(root / "results"))
     print("\nClaims (paper vs ours vs verdict):\n" + format_claims(rows))
     if args.replicate is not None and rows:
         table, agree, compared = replication(claims_table(committed_root / "results"), rows)
@@ -304,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
               f"verdicts ({root / 'results' / 'replication.md'})")
     if args.check and not failed:
         write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
+    if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.report --verify`
+        seal(root)
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1

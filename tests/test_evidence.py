@@ -1,0 +1,70 @@
+"""The committed evidence verifies against its own checksums, and any one-byte edit, lost or added file, or
+unreadable results file is named."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from takdlib.evidence import fingerprints, seal, verify
+from takdlib.report import main as report_main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def evidence(tmp_path) -> Path:
+    """A copy of the committed results/ and figures/."""
+    for folder in ("results", "figures"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_the_committed_evidence_verifies():
+    assert verify(REPO) == []
+    assert report_main(["--verify"]) == 0
+
+
+def _one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["results/02_takd.json", "results/claims.md", "figures/04_paths_paths.png",
+                                  "results/notebooks/06_dgkd.ipynb", "results/census.json"])
+def test_a_one_byte_edit_to_any_evidence_file_is_named(evidence, name):
+    _one_byte(evidence / name)
+    problems = verify(evidence)
+    assert any(p.startswith(str(evidence / name)) and "differs" in p for p in problems), problems
+    assert report_main([str(evidence / "results"), "--verify"]) == 1
+
+
+def test_a_verdict_changed_by_hand_is_found_twice(evidence):
+    """Edited in a results file and carried into claims.md: the checksums name both files."""
+    path = evidence / "results" / "02_takd.json"
+    payload = json.loads(path.read_text())
+    payload["claims"][0]["verdict"] = "fails" if payload["claims"][0]["verdict"] == "holds" else "holds"
+    path.write_text(json.dumps(payload))
+    problems = verify(evidence)
+    assert any(str(path) in p for p in problems)
+    assert any("claims.md: differs from the claims table" in p for p in problems)
+
+
+def test_a_lost_an_added_and_a_truncated_file_are_named(evidence):
+    (evidence / "figures" / "01_gap_fixed_student.pdf").unlink()
+    (evidence / "figures" / "extra.png").write_bytes(b"x")
+    truncated = evidence / "results" / "05_distilled_ta.json"
+    truncated.write_text(truncated.read_text()[: len(truncated.read_text()) // 2])
+    problems = "\n".join(verify(evidence))
+    assert "01_gap_fixed_student.pdf: recorded in the manifest, missing" in problems
+    assert "extra.png: not recorded in the manifest" in problems
+    assert f"results file {truncated} cannot be read" in problems
+
+
+def test_seal_records_every_file_but_the_manifest(evidence):
+    (evidence / "figures" / "extra.png").write_bytes(b"x")
+    files = seal(evidence)
+    assert "figures/extra.png" in files and "results/manifest.json" not in files
+    assert files == fingerprints(evidence) and verify(evidence) == []
+    assert json.loads((evidence / "results" / "manifest.json").read_text())["runs"]  # the runs are kept
