@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from takdlib import methods
 from takdlib.data import load_arrays, make_split
-from takdlib.methods import AttentionSettings, DGKDSettings, FSPSettings, HintSettings, KDSettings
+from takdlib.methods import (AttentionSettings, DGKDSettings, DISTSettings, DKDSettings, FSPSettings, HintSettings,
+                             KDSettings, LabelSmoothingSettings)
 from takdlib.methods.attention import at_loss
 from takdlib.methods.base import Method
 from takdlib.methods.fsp import fsp_loss, fsp_matrix
@@ -156,3 +157,109 @@ def test_addresses_are_pinned_and_cover_the_method_and_its_settings():
     assert methods.recipe_from_dict(kd.as_dict()) == kd
     fit = recipes_for("cpu").fitnet("resnet14", recipes_for("cpu").teacher("plain10", 0), HintSettings(layers=(1, 2)))
     assert methods.recipe_from_dict(fit.as_dict()) == fit
+
+
+# --- the rivals of a TA: label smoothing, DKD, DIST, each against its formula written out per image ------------
+
+def _softmax(row, tau=1.0):
+    import math
+
+    e = [math.exp(v / tau) for v in row]
+    return [x / sum(e) for x in e]
+
+
+def _kl(p, q):
+    import math
+
+    return sum(a * math.log(a / b) for a, b in zip(p, q) if a > 0)
+
+
+def _logits(seed=0, batch=5, classes=6):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(batch, classes, generator=gen) * 2, torch.randn(batch, classes, generator=gen) * 2,
+            torch.randint(0, classes, (batch,), generator=gen))
+
+
+def test_label_smoothing_is_cross_entropy_on_smoothed_targets():
+    import math
+
+    student, _, y = _logits()
+    eps, classes = 0.1, student.shape[1]
+    expected = 0.0
+    for row, label in zip(student.tolist(), y.tolist()):
+        p = _softmax(row)
+        q = [eps / classes + (1 - eps) * (c == label) for c in range(classes)]
+        expected -= sum(qc * math.log(pc) for qc, pc in zip(q, p)) / len(y)
+    got = F.cross_entropy(student, y, label_smoothing=eps)  # what LabelSmoothing computes
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+
+
+def test_dkd_splits_kd_into_its_target_and_non_target_parts():
+    from takdlib.methods.dkd import dkd_parts
+
+    student, teacher, y = _logits(1)
+    tau = 4.0
+    tckd = nckd = 0.0
+    for s_row, t_row, label in zip(student.tolist(), teacher.tolist(), y.tolist()):
+        p_s, p_t = _softmax(s_row, tau), _softmax(t_row, tau)
+        tckd += _kl([p_t[label], 1 - p_t[label]], [p_s[label], 1 - p_s[label]]) / len(y)
+        others = [c for c in range(len(s_row)) if c != label]
+        q_s = _softmax([s_row[c] for c in others], tau)
+        q_t = _softmax([t_row[c] for c in others], tau)
+        nckd += _kl(q_t, q_s) / len(y)
+    got_t, got_n = dkd_parts(student, teacher, y, tau)
+    assert float(got_t) == pytest.approx(tau ** 2 * tckd, rel=1e-4)
+    assert float(got_n) == pytest.approx(tau ** 2 * nckd, rel=1e-4)
+    # KD's KL is TCKD + (1 − p_t,target) · NCKD, per image (the paper's equation 3)
+    one = slice(0, 1)
+    kd = _kl(_softmax(teacher[0].tolist(), tau), _softmax(student[0].tolist(), tau)) * tau ** 2
+    t1, n1 = dkd_parts(student[one], teacher[one], y[one], tau)
+    assert kd == pytest.approx(float(t1) + (1 - _softmax(teacher[0].tolist(), tau)[int(y[0])]) * float(n1), rel=1e-4)
+
+
+def test_dist_is_one_minus_pearson_over_images_and_over_classes():
+    from takdlib.methods.dist import dist_parts
+
+    def pearson(a, b):
+        ma, mb = sum(a) / len(a), sum(b) / len(b)
+        cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+        return cov / (sum((x - ma) ** 2 for x in a) ** 0.5 * sum((y - mb) ** 2 for y in b) ** 0.5)
+
+    student, teacher, _ = _logits(2)
+    tau = 2.0
+    p_s = [_softmax(r, tau) for r in student.tolist()]
+    p_t = [_softmax(r, tau) for r in teacher.tolist()]
+    inter = 1 - sum(pearson(a, b) for a, b in zip(p_s, p_t)) / len(p_s)
+    columns = lambda p: [list(c) for c in zip(*p)]  # noqa: E731
+    intra = 1 - sum(pearson(a, b) for a, b in zip(columns(p_s), columns(p_t))) / len(p_s[0])
+    got_inter, got_intra = dist_parts(student, teacher, tau)
+    assert float(got_inter) == pytest.approx(inter, rel=1e-4) and float(got_intra) == pytest.approx(intra, rel=1e-4)
+    assert float(dist_parts(teacher, teacher, tau)[0]) == pytest.approx(0.0, abs=1e-6)  # a perfect mimic: no loss
+
+
+def test_the_rivals_train_through_the_store_with_their_terms(tmp_path, jpeg_archive, monkeypatch):
+    from takdlib.store import Store
+
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    store = Store(tmp_path / "store", jpeg_archive, log=lambda _: None)
+    R = recipes_for("smoke")
+    teacher = tiny(R.teacher("plain4", 0))
+    rivals = {"smoothed ce": tiny(R.scratch("plain2", 0, method=LabelSmoothingSettings())),
+              "nckd": tiny(R.distill("plain2", teacher, method=DKDSettings())),
+              "intra": tiny(R.distill("plain2", teacher, method=DISTSettings(tau=4.0)))}
+    for term, recipe in rivals.items():
+        history = store.get(recipe).history
+        assert term in history["epochs"][-1]["loss_terms"], (recipe.describe(), history["epochs"][-1])
+    dkd_terms = store.get(rivals["nckd"]).history["epochs"][0]["loss_terms"]
+    assert set(dkd_terms) == {"ce", "tckd", "nckd"}
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: LabelSmoothingSettings(smoothing=1.0), "smoothing = 1.0"),
+    (lambda: DKDSettings(beta=-1.0), "dkd setting beta = -1.0"),
+    (lambda: DKDSettings(warmup=2.0), "warmup = 2.0"),
+    (lambda: DISTSettings(tau=float("nan")), "dist setting tau = nan"),
+])
+def test_the_rivals_settings_are_checked(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -8,12 +8,16 @@ from ..recipes import DataSpec, MethodSettings, Optim, Recipe
 from .attention import Attention, AttentionSettings
 from .base import Method, Progress, Step, total
 from .dgkd import DGKD, DGKDSettings
+from .dist import DIST, DISTSettings
+from .dkd import DKD, DKDSettings
 from .fsp import FSP, FSPSettings
 from .hint import Hint, HintSettings
 from .kd import KD, KDSettings
+from .label_smoothing import LabelSmoothing, LabelSmoothingSettings
 from .scratch import Scratch
 
-METHODS: dict[str, Method] = {m.name: m for m in (Scratch(), KD(), DGKD(), Hint(), Attention(), FSP())}
+METHODS: dict[str, Method] = {m.name: m for m in (Scratch(), KD(), DGKD(), Hint(), Attention(), FSP(),
+                                                  LabelSmoothing(), DIST(), DKD())}
 
 
 def get_method(name: str) -> Method:
@@ -38,5 +42,6 @@ def recipe_from_dict(d: dict) -> Recipe:
                   init=None if d["init"] is None else recipe_from_dict(d["init"]), profile=d["profile"])
 
 
-__all__ = ["METHODS", "AttentionSettings", "DGKDSettings", "FSPSettings", "HintSettings", "KDSettings", "Method",
+__all__ = ["METHODS", "AttentionSettings", "DGKDSettings", "DISTSettings", "DKDSettings", "FSPSettings",
+           "HintSettings", "KDSettings", "LabelSmoothingSettings", "Method",
            "MethodSettings", "Progress", "Step", "get_method", "recipe_from_dict", "settings_from_dict", "total"]
