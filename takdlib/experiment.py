@@ -13,6 +13,7 @@ from .locations import REPO_ROOT, resolve_data, resolve_store
 from .plots import save_figure
 from .profiles import get_profile, summary
 from .recipes import Profile, Recipe, Recipes
+from .fidelity import fidelity
 from .files import write_json
 from .store import Store
 from .train import resolve_device
@@ -55,7 +56,9 @@ class Experiment:
 
         acc is the final-epoch test accuracy; val_selected is the test accuracy at the epoch of best
         validation accuracy; best_test is the maximum test accuracy over epochs (the TAKD code's number,
-        None unless the profile scores the test set every epoch). A row may hold several recipes, the
+        None unless the profile scores the test set every epoch); agreement (%) and kl (nats) are a distilled
+        model's fidelity to the teacher at the head of its lineage (`takdlib.fidelity`), None for a model
+        trained alone. A row may hold several recipes, the
         students of one seed (`Recipes.student_seeds`): its accuracies are their means, `students` says how
         many, `student_accs` lists their final-epoch test accuracies, and seed is the first one's.
         """
@@ -78,11 +81,14 @@ class Experiment:
                     done += 1
                     _progress(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}")
                 summaries.append(self.store.get(recipe).summary)
+            fidelities = [fidelity(self.store, r) if r.guides else None for r in recipes]
             records.append(dict(labels, seed=recipes[0].seed, acc=_mean(s["final_test_acc"] for s in summaries),
                                 val_selected=_mean(s["val_selected_test_acc"] for s in summaries),
                                 best_test=_mean(s["best_test_acc"] for s in summaries),
                                 students=len(recipes), student_accs=[s["final_test_acc"] for s in summaries],
                                 train_seconds=sum(s["train_seconds"] for s in summaries),
+                                agreement=_mean(f and f["agreement"] for f in fidelities),
+                                kl=_mean(f and f["kl"] for f in fidelities),
                                 recipe=recipes[0].describe()))
         return pd.DataFrame.from_records(records)
 

@@ -132,7 +132,8 @@ def replication(committed: list[dict], replicated: list[dict]) -> tuple[str, int
 
 
 # what a measured row holds besides its labels (takdlib.experiment.Experiment.measure)
-_MEASURED = {"seed", "acc", "val_selected", "best_test", "students", "student_accs", "train_seconds"}
+_MEASURED = {"seed", "acc", "val_selected", "best_test", "students", "student_accs", "train_seconds", "agreement",
+             "kl"}
 
 
 def check(committed: dict, checked: dict) -> tuple[str, int, int]:
