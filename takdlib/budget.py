@@ -23,7 +23,7 @@ from pathlib import Path
 from .data import NUM_CLASSES
 from .profiles import PROFILES, evidence_profile, get_profile
 from .methods import recipe_from_dict
-from .recipes import ROLES, STUDENT_SEED_STRIDE, Profile, Recipe
+from .recipes import STUDENT_SEED_STRIDE, Profile
 from .store import stored_files
 
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
@@ -54,17 +54,6 @@ class Training:
     guides: tuple[str, ...]  # architectures whose logits it learns from
 
 
-def role_of(recipe: Recipe, profile: Profile) -> str:
-    """The role whose regime trained `recipe` in `profile`, matched on its number of training images and
-    augmentation (then on its images alone, for a student given augmentation)."""
-    for strict in (True, False):
-        for role in ROLES:
-            d = profile.regime(role).data_for(recipe.arch)
-            if d.train_per_class == recipe.data.train_per_class and (d.augment == recipe.data.augment or not strict):
-                return role
-    raise ValueError(f"{recipe.short()} matches no role of profile {profile.name}")
-
-
 def _generic(arch: str, profile: Profile) -> str:
     return f"resnet_chain[{profile.resnet_chain.index(arch)}]" if arch in profile.resnet_chain else arch
 
@@ -82,9 +71,13 @@ def census(store_root: str | Path, profile: str) -> Counter:
     if not recipes:
         raise ValueError(f"{store_root} holds no model of profile {profile!r}: run it first "
                          f"(./run_all.sh --profile {profile})")
+    unknown = [r.short() for r in recipes if not r.role]
+    if unknown:
+        raise ValueError(f"{len(unknown)} recipes in {store_root} were built without a role (e.g. {unknown[0]}): "
+                         "the census counts the notebooks' recipes, which the builders give one")
     counts = Counter()
     for r in recipes:
-        role = role_of(r, p)
+        role = r.role
         own = p.regime(role)
         counts[Entry(_generic(r.arch, p), role, r.data.dataset, tuple(_generic(g.arch, p) for g in r.guides),
                      round(r.optim.epochs / own.optim_for(r.arch).epochs, 3),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import ClassVar
 
 from .models import MODEL_NAMES
@@ -92,6 +92,10 @@ class Recipe:
     guides: tuple["Recipe", ...] = ()  # kd: (teacher,); dgkd: (teacher, TA1, ...); hint: (teacher,)
     init: "Recipe | None" = None  # start from this recipe's weights (FitNets stage 2)
     profile: str = ""  # the profile's name, for people reading the store; part of the address
+    # the role it was built for ("teacher", "assistant", "student"; "" by hand): recorded in recipe.json for the
+    # census, but not part of what trains the model, so neither hashed nor compared (one model, whichever role
+    # asks for it first)
+    role: str = field(default="", compare=False)
 
     def __post_init__(self):
         if self.arch not in MODEL_NAMES:
@@ -105,19 +109,21 @@ class Recipe:
         for g in self.guides:
             _check(g.data.input_std == self.data.input_std, "guides' data.input_std", g.data.input_std,
                    f"equal to the student's ({self.data.input_std}): guides see the student's batches")
+        _check(self.role in ("", *ROLES), "role", self.role, f"'' or one of {', '.join(ROLES)}")
 
     def address(self) -> str:
         """sha256 of the canonical JSON of the whole recipe, its method's name and settings and its guides
-        included."""
-        blob = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        included (the role left out: it does not change the model)."""
+        blob = json.dumps(self.as_dict(role=False), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def as_dict(self) -> dict:
+    def as_dict(self, role: bool = True) -> dict:
         """The recipe as plain JSON values, recursively (what recipe.json holds; `methods.recipe_from_dict`
-        reads it back)."""
-        return dict(arch=self.arch, data=asdict(self.data), optim=asdict(self.optim), seed=self.seed,
-                    method=self.method.as_dict(), guides=[g.as_dict() for g in self.guides],
-                    init=None if self.init is None else self.init.as_dict(), profile=self.profile)
+        reads it back); `role=False`: what its address hashes."""
+        d = dict(arch=self.arch, data=asdict(self.data), optim=asdict(self.optim), seed=self.seed,
+                 method=self.method.as_dict(), guides=[g.as_dict(role) for g in self.guides],
+                 init=None if self.init is None else self.init.as_dict(role), profile=self.profile)
+        return {**d, "role": self.role} if role else d
 
     def describe(self) -> str:
         """Human-readable lineage, e.g. 'plain2 <- kd(plain4 <- kd(plain10))'."""
@@ -246,7 +252,7 @@ class Recipes:
         """`arch` trained alone (cross-entropy only) in the regime of `role`."""
         p, regime = self.profile, self.profile.regime(role)
         return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=self.dataset),
-                      optim=regime.optim_for(arch), seed=seed, profile=p.name, **overrides)
+                      optim=regime.optim_for(arch), seed=seed, profile=p.name, role=role, **overrides)
 
     def teacher(self, arch: str, seed: int) -> Recipe:
         """A model trained alone to teach: `scratch(..., role="teacher")`."""
@@ -260,7 +266,7 @@ class Recipes:
         p, regime = self.profile, self.profile.regime(role)
         fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset),
                       optim=regime.optim_for(arch), seed=teacher.seed, method=method or p.kd, guides=(teacher,),
-                      profile=p.name)
+                      profile=p.name, role=role)
         fields.update(overrides)
         return Recipe(**fields)
 

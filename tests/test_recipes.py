@@ -16,6 +16,19 @@ def test_address_is_stable_and_covers_every_field():
     assert len({a.address(), *(v.address() for v in variants)}) == len(variants) + 1
 
 
+def test_a_recipe_records_its_role_but_its_address_and_equality_ignore_it():
+    R = recipes_for("cpu")
+    takd = R.chain(["plain10", "plain4", "plain2"], 0)
+    assert (takd.role, takd.guides[0].role, takd.guides[0].guides[0].role) == ("student", "assistant", "teacher")
+    as_ta = R.scratch("plain2", 0, role="assistant")
+    shared = replace(get_profile("cpu"), assistant=get_profile("cpu").student)  # one regime for both roles
+    a, b = Recipes(shared).scratch("plain2", 0), Recipes(shared).scratch("plain2", 0, role="assistant")
+    assert a == b and a.address() == b.address() and (a.role, b.role) == ("student", "assistant")
+    assert as_ta.role == "assistant" and as_ta.as_dict()["role"] == "assistant" and "role" not in as_ta.as_dict(False)
+    with pytest.raises(ValueError, match="role"):
+        replace(as_ta, role="mentor")
+
+
 def test_chain_nests_its_lineage():
     r = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 3)
     assert (r.arch, r.method.name, r.seed) == ("plain2", "kd", 3)

@@ -39,7 +39,8 @@ def recipe_from_dict(d: dict) -> Recipe:
                   optim=Optim(**{**d["optim"], "milestones": tuple(d["optim"].get("milestones", ()))}),
                   seed=d["seed"], method=settings_from_dict(d["method"]),
                   guides=tuple(recipe_from_dict(g) for g in d["guides"]),
-                  init=None if d["init"] is None else recipe_from_dict(d["init"]), profile=d["profile"])
+                  init=None if d["init"] is None else recipe_from_dict(d["init"]), profile=d["profile"],
+                  role=d.get("role", ""))
 
 
 __all__ = ["METHODS", "AttentionSettings", "DGKDSettings", "DISTSettings", "DKDSettings", "FSPSettings",
