@@ -83,9 +83,10 @@ def precisions(profile: str) -> list[str]:
 
 
 def manifest(timings: dict[str, float], profile: str, revision: str | None, dirty: bool,
-             cluster: str | None = None) -> dict:
+             cluster: str | None = None, split: dict | None = None) -> dict:
     """What the run was: the code (revision and whether the work tree differed from it when the run started),
-    packages, hardware (CPU model, the instruction set torch dispatches to, GPU) and wall time per notebook."""
+    packages, hardware (CPU model, the instruction set torch dispatches to, GPU), wall time per notebook and
+    where it went (`split`: seconds training per role and architecture, computing derived values, other)."""
     import torch
 
     versions = {}
@@ -103,4 +104,5 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
                 cpu_threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name(0) if cuda else None,
                 cuda_bf16=torch.cuda.is_bf16_supported() if cuda else None,
-                cluster=cluster, wall_seconds=timings, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                cluster=cluster, wall_seconds=timings, split=split or {},
+                finished=time.strftime("%Y-%m-%d %H:%M:%S"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import papermill as pm
 
-from .budget import census, write_census
+from .budget import census, spent, write_census
 from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .machine import cpu_model, manifest, profile_for_this_cpu, profile_for_this_gpu
@@ -168,15 +168,17 @@ def echoed(path: Path, prefix: str = "    "):
         thread.join()
 
 
-def run_notebooks(paths: list[Path], params: dict, args, executed: Path) -> tuple[dict[str, float], list[str]]:
-    """Execute each notebook with papermill; (wall seconds per notebook, the names of those that failed). The
-    trainings' progress lines are echoed as they come."""
+def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
+                  store_root: Path) -> tuple[dict[str, float], dict[str, dict], list[str]]:
+    """Execute each notebook with papermill; (wall seconds per notebook, where each notebook's seconds went
+    (`budget.spent`, and the rest as "other"), the names of those that failed). The trainings' progress lines
+    are echoed as they come."""
     import tempfile
 
-    timings, failed = {}, []
+    timings, split, failed = {}, {}, []
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path.stem} (profile {args.profile}) ...", flush=True)
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         progress = executed / f"{path.stem}.progress"
         os.environ[PROGRESS_FILE_ENV] = str(progress)  # the kernel inherits it
         try:
@@ -193,8 +195,12 @@ def run_notebooks(paths: list[Path], params: dict, args, executed: Path) -> tupl
             os.environ.pop(PROGRESS_FILE_ENV, None)
             progress.unlink(missing_ok=True)
         timings[path.stem] = round(time.perf_counter() - t0, 1)
-        print(f"    {path.stem}: {timings[path.stem]:.0f} s", flush=True)
-    return timings, failed
+        split[path.stem] = spent(store_root, started, time.time())
+        trained = sum(t for archs in split[path.stem]["train"].values() for t in archs.values())
+        split[path.stem]["other"] = round(timings[path.stem] - trained - split[path.stem]["derived"], 1)
+        print(f"    {path.stem}: {timings[path.stem]:.0f} s ({split[path.stem]['trained']} models trained in "
+              f"{trained:.0f} s)", flush=True)
+    return timings, split, failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         params["cluster"] = client.scheduler.address
         print(f"Dask LocalCluster at {params['cluster']} with {len(client.scheduler_info()['workers'])} workers", flush=True)
     try:
-        timings, failed = run_notebooks(paths, params, args, executed)
+        timings, split, failed = run_notebooks(paths, params, args, executed, resolve_store(extra.get("store")))
     finally:
         if client is not None:
             from .cluster import close
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         path = root / "results" / "manifest.json"
         previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
         runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
-        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster)]}, path)
+        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster, split)]}, path)
     if not args.only and not failed and root == REPO_ROOT:  # what the evidence run trained: the cost model's census
         write_census(census(resolve_store(extra.get("store")), args.profile), root / "results" / "census.json",
                      args.profile)

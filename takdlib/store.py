@@ -122,8 +122,9 @@ class Store:
             except CorruptFile as err:
                 self.log(f"WARNING: {err}; computing {name} again")
                 discard(path)
+        started = time.perf_counter()
         value = compute()
-        atomic_torch_save({"params": params, "value": value}, path)
+        atomic_torch_save({"params": params, "value": value, "seconds": time.perf_counter() - started}, path)
         return value
 
     def guide_logits(self, recipe: Recipe) -> list[torch.Tensor] | None:

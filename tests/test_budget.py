@@ -92,3 +92,22 @@ def test_further_students_of_a_seed_are_left_out_of_the_census_and_priced_per_ta
     assert counts[budget.Entry("plain2", "student", "cifar10", ("plain10",))] == 1.0  # one per seed
     per_profile = {p: sum(t.arch == "plain2" for t in budget.trainings(counts, "cpu", p)) for p in ("cpu", "paper")}
     assert per_profile == {"cpu": len(cpu.seeds) * cpu.students_per_seed, "paper": 3}
+
+
+def test_spent_splits_a_stretch_of_a_run_by_role_and_model(tmp_path, jpeg_archive, monkeypatch):
+    import time
+
+    from takdlib.store import Store
+    from conftest import tiny
+
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    store = Store(tmp_path / "store", jpeg_archive, log=lambda _: None)
+    before = time.time()
+    student = tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0))
+    store.get(student)
+    store.derived(student, "answer", {"n": 1}, lambda: {"x": 1})
+    split = budget.spent(tmp_path / "store", before, time.time())
+    assert split["trained"] == 2 and set(split["train"]) == {"teacher", "student"}
+    assert split["train"]["teacher"]["plain4"] > 0 and split["train"]["student"]["plain2"] > 0
+    assert split["derived"] >= 0
+    assert budget.spent(tmp_path / "store", time.time() + 1, time.time() + 2)["trained"] == 0  # nothing then

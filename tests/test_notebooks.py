@@ -89,6 +89,12 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
     assert not [o.text for o in streams if o.name == "stderr" or "Warning" in o.text]
     run = json.loads((out / "results" / "manifest.json").read_text())["runs"][-1]
     assert set(run["wall_seconds"]) == {path.stem} and run["packages"]["torch"]
+    split = run["split"][path.stem]  # where the notebook's seconds went: trainings by role and model, the rest
+    trained = sum(t for archs in split["train"].values() for t in archs.values())
+    assert set(split["train"]) <= {"teacher", "assistant", "student"} and split["other"] >= 0
+    assert trained + split["derived"] + split["other"] == pytest.approx(run["wall_seconds"][path.stem], abs=0.5)
+    if path.stem == "01_gap":  # it trains the first teachers of this store
+        assert split["trained"] > 0 and "plain10" in split["train"]["teacher"]
 
 
 def test_cifar100_takes_the_same_code_path(tmp_path):
