@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .claims import ranking
+from .claims import NOT_JUDGED, ranking
 from .recipes import Recipe
 from .stats import by_seed, fmt
 
@@ -65,3 +65,31 @@ def _chain_models(recipe: Recipe) -> list[Recipe]:
 
 def _roles(n: int) -> list[str]:
     return ["teacher"] + [f"TA{i}" if n > 2 else "TA" for i in range(1, n)]
+
+
+def tuned_alike(exp, recipes: Sequence[Recipe], what: str) -> dict:
+    """"The methods compared had the same tuning": every method the compared `recipes` learn by (FitNets' hint
+    stage included) has its learning rate in the profile's `Tuning`, one grid and one rule for all; models of
+    one method alone share their regime's rate. Decided from the profile, not measured: holds or fails, and
+    the row names the rates or the methods left untuned."""
+    tuning = exp.profile.tuning
+    learners = {(r.method.name, r.arch) for recipe in recipes for r in _learners(recipe)}
+    rates = {(m, a): tuning.lr(m, a) if tuning else None for m, a in sorted(learners)}
+    one_method = len({m for m, _ in learners}) == 1
+    untuned = [] if one_method else [f"{m} ({a})" for (m, a), lr in rates.items() if lr is None]
+    ours = ("; ".join(f"{m} ({a}) lr {lr}" for (m, a), lr in rates.items() if lr is not None)
+            + (f"; grid {list(tuning.grid)}, {tuning.rule}" if tuning else ""))
+    if one_method:
+        ours = f"one method ({next(iter(learners))[0]}): one learning rate for every model compared"
+    elif untuned:
+        ours = (ours + "; " if ours.strip("; ") else "") + "no tuned rate: " + ", ".join(untuned)
+    verdict = NOT_JUDGED if exp.profile.name == "smoke" else "holds" if not untuned else "fails"
+    return dict(kind="setup", claim=f"{what}: every method compared had its learning rate from one grid by one rule",
+                paper="like against like: the same tuning budget", ours=ours, verdict=verdict, power="")
+
+
+def _learners(recipe: Recipe) -> list[Recipe]:
+    """The trainings a compared model's method consists of: itself, FitNets' hint stage, and the assistants it
+    learns from (a TAKD chain's TAs, DGKD's), not the teacher."""
+    inner = ([] if recipe.init is None else [recipe.init]) + [g for g in recipe.guides if g.role == "assistant"]
+    return [recipe] + [r for g in inner for r in _learners(g)]

@@ -188,6 +188,27 @@ class Regime:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """Each method's learning rate per model family, every one chosen from the same grid by the same rule on
+    pilot seeds (benchmarks/pilots/tuning.py, recorded in benchmarks/PILOTS.md). It sets the rate of a model
+    that learns by that method as an assistant or a student; teachers keep their regime's."""
+
+    grid: tuple[float, ...]
+    rule: str  # how a rate was chosen, in words, e.g. "highest mean final validation accuracy, pilot seeds 300-301"
+    rates: tuple[tuple[str, str, float], ...]  # (method name, family "plain" / "resnet", learning rate)
+
+    def __post_init__(self):
+        for method, family, lr in self.rates:
+            _check(family in ("plain", "resnet"), "tuning family", family, "'plain' or 'resnet'")
+            _check(lr in self.grid, f"tuning rate of {method} ({family})", lr, f"one of the grid {self.grid}")
+
+    def lr(self, method: str, arch: str) -> float | None:
+        """The tuned rate of `method` for `arch`'s family, None where it was not tuned."""
+        family = "resnet" if arch.startswith("resnet") else "plain"
+        return next((lr for m, f, lr in self.rates if (m, f) == (method, family)), None)
+
+
+@dataclass(frozen=True)
 class Profile:
     """One experiment scale: how teachers and students are trained, distillation hyperparameters, seeds."""
 
@@ -210,6 +231,7 @@ class Profile:
     students_per_seed: int = 1
     cheap_students: tuple[str, ...] = ()  # the architectures that get students_per_seed (others: one)
     note: str = ""
+    tuning: Tuning | None = None  # each method's learning rate, tuned alike; None: every method at its regime's
     # its outputs are the committed evidence (figures/ and results/ at the repository's top); any other profile
     # writes under runs/<name>/, so it never overwrites them
     evidence: bool = False
@@ -248,11 +270,21 @@ class Recipes:
         """The same profile's recipes on another dataset."""
         return replace(self, dataset=dataset)
 
+    def optim(self, arch: str, role: str, method: MethodSettings) -> Optim:
+        """The optimiser of `arch` in the regime of `role`, at its method's tuned learning rate where the profile
+        tuned one (assistants and students; `Tuning`)."""
+        o = self.profile.regime(role).optim_for(arch)
+        tuned = self.profile.tuning and role != "teacher" and self.profile.tuning.lr(method.name, arch)
+        return replace(o, lr=tuned) if tuned else o
+
     def scratch(self, arch: str, seed: int, role: str = "student", **overrides) -> Recipe:
-        """`arch` trained alone (cross-entropy only) in the regime of `role`."""
+        """`arch` trained alone in the regime of `role` (cross-entropy only, unless `method` overrides)."""
         p, regime = self.profile, self.profile.regime(role)
-        return Recipe(arch=arch, data=replace(regime.data_for(arch), dataset=self.dataset),
-                      optim=regime.optim_for(arch), seed=seed, profile=p.name, role=role, **overrides)
+        fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=self.dataset), seed=seed,
+                      profile=p.name, role=role)
+        fields.update(overrides)
+        fields.setdefault("optim", self.optim(arch, role, fields.get("method", MethodSettings())))
+        return Recipe(**fields)
 
     def teacher(self, arch: str, seed: int) -> Recipe:
         """A model trained alone to teach: `scratch(..., role="teacher")`."""
@@ -264,8 +296,9 @@ class Recipes:
         teacher's dataset, with the teacher's seed; `method`: the settings of a one-guide method (default: the
         profile's KD)."""
         p, regime = self.profile, self.profile.regime(role)
+        method = method or p.kd
         fields = dict(arch=arch, data=replace(regime.data_for(arch), dataset=teacher.data.dataset),
-                      optim=regime.optim_for(arch), seed=teacher.seed, method=method or p.kd, guides=(teacher,),
+                      optim=self.optim(arch, role, method), seed=teacher.seed, method=method, guides=(teacher,),
                       profile=p.name, role=role)
         fields.update(overrides)
         return Recipe(**fields)
@@ -316,7 +349,8 @@ class Recipes:
         """FitNets: stage 1 (`hint`, the settings of FitNets' hint method) trains the student up to its guided
         block to predict the teacher's hint block through a regressor; stage 2 (the returned recipe) trains the
         whole student by the profile's KD from there. The two stages share the student's epochs (stage 1 half
-        of them by default), so a FitNets student trains as many epochs as a student of KD alone."""
+        of them by default), so a FitNets student trains as many epochs as a student of KD alone; each stage at
+        its method's tuned learning rate, where the profile tuned one."""
         optim = self.profile.student.optim_for(student)
         if optim.epochs < 2:
             raise ValueError(f"FitNets needs at least 2 student epochs to share between its stages, got {optim.epochs}")
@@ -324,8 +358,10 @@ class Recipes:
         if not 1 <= hint_epochs < optim.epochs:
             raise ValueError(f"hint_epochs must be in [1, {optim.epochs - 1}] (the student trains {optim.epochs} "
                              f"epochs in all), got {hint_epochs}")
-        stage1 = self.distill(student, teacher, method=hint, optim=replace(optim, epochs=hint_epochs))
-        return self.distill(student, teacher, init=stage1, optim=replace(optim, epochs=optim.epochs - hint_epochs))
+        stage1 = self.distill(student, teacher, method=hint,
+                              optim=replace(self.optim(student, "student", hint), epochs=hint_epochs))
+        stage2 = replace(self.optim(student, "student", self.profile.kd), epochs=optim.epochs - hint_epochs)
+        return self.distill(student, teacher, init=stage1, optim=stage2)
 
 
 def augmented(recipe: Recipe) -> Recipe:

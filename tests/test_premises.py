@@ -86,3 +86,39 @@ def test_when_students_and_assistants_share_a_regime_the_comparison_is_the_blkd_
     shared = replace(p, assistant=p.student)
     R = Recipes(shared)
     assert R.distill("plain2", R.teacher("plain10", 0), role="assistant") == R.chain(["plain10", "plain2"], 0)
+
+
+def test_tuned_rates_set_the_learning_rate_of_assistants_and_students_only():
+    from takdlib.methods import HintSettings
+    from takdlib.recipes import Tuning
+
+    p = get_profile("cpu")
+    tuning = Tuning(grid=(0.02, 0.05, 0.1), rule="test", rates=(("kd", "plain", 0.1), ("scratch", "plain", 0.02),
+                                                                 ("hint", "resnet", 0.02), ("kd", "resnet", 0.1)))
+    R = Recipes(replace(p, tuning=tuning))
+    takd = R.chain(["plain10", "plain4", "plain2"], 0)
+    assert takd.optim.lr == takd.guides[0].optim.lr == 0.1
+    assert takd.guides[0].guides[0].optim.lr == p.teacher.plain.lr  # a teacher keeps its regime's rate
+    assert R.scratch("plain2", 0).optim.lr == 0.02 and R.teacher("plain2", 0).optim.lr == p.teacher.plain.lr
+    assert R.scratch("resnet8", 0).optim.lr == p.student.resnet.lr  # not tuned: the regime's
+    fit = R.fitnet("resnet8", R.teacher("resnet20", 0), HintSettings(layers=(1, 1)))
+    assert (fit.init.optim.lr, fit.optim.lr) == (0.02, 0.1)
+    assert fit.optim.epochs + fit.init.optim.epochs == p.student.resnet.epochs
+    with pytest.raises(ValueError, match="one of the grid"):
+        Tuning(grid=(0.05,), rule="test", rates=(("kd", "plain", 0.1),))
+
+
+def test_tuned_alike_holds_only_when_every_compared_method_was_tuned():
+    from takdlib.premises import tuned_alike
+    from takdlib.recipes import Tuning
+
+    exp = StandIn(lambda r: 0.0)
+    R = exp.recipes
+    b = R.baselines(["plain10", "plain4", "plain2"], 0)
+    row = tuned_alike(exp, list(b.values()), "plain chain")
+    assert row["verdict"] == "fails" and "no tuned rate: kd (plain2), kd (plain4), scratch (plain2)" in row["ours"]
+    assert tuned_alike(exp, [b["BLKD"], b["TAKD"]], "KD only")["verdict"] == "holds"  # one method, one rate
+    exp.profile = replace(exp.profile, tuning=Tuning(grid=(0.05,), rule="one grid", rates=(
+        ("kd", "plain", 0.05), ("scratch", "plain", 0.05))))
+    row = tuned_alike(exp, list(b.values()), "plain chain")
+    assert row["verdict"] == "holds" and "grid [0.05], one grid" in row["ours"]
