@@ -84,3 +84,24 @@ def test_the_step_profile_splits_a_step_and_sets_it_against_the_matmul_peak(caps
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert all(float(c) > 0 for c in cells[2:9]) and 0 < float(cells[9].rstrip(" %")) < 100
     assert "fp32 matmul peak" in out and "CPU:" in out
+
+
+def _pilot(script: str, tmp_path, data, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TAKD_DATA": str(data),  # the decoded-data cache: the test run's own ($TAKD_CACHE)
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "pilots" / script), "--store",
+                           str(tmp_path / "store"), "--profile", "smoke", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_regime_and_tuning_pilots_run_on_pilot_seeds_only(tmp_path, real_cifar10):
+    out = _pilot("capacity_regime.py", tmp_path, real_cifar10, "--seeds", "100", "101", "--cells", "10x1",
+                 "--families", "plain")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "cell 10x1: plain2" in out.stdout and "plain8 - plain6" in out.stdout
+    out = _pilot("tuning.py", tmp_path, real_cifar10, "--seeds", "100", "101", "--cell", "10x1",
+                 "--families", "plain", "--methods", "scratch")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "-> plain scratch: lr" in out.stdout and "Tuning(grid=(0.02, 0.05, 0.1)" in out.stdout
+    refused = _pilot("tuning.py", tmp_path, real_cifar10, "--seeds", "3")
+    assert refused.returncode != 0 and "pilot" in refused.stderr
