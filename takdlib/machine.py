@@ -50,15 +50,15 @@ def profile_for_this_cpu(profile: str, device: str, emulated_bf16: bool = False)
     if device != "cpu" or "bf16" not in precisions(profile) or native_bf16() \
             or platform.machine() not in ("x86_64", "AMD64"):
         return profile
-    fp32 = f"{profile}_fp32"
+    fp32 = PROFILES[profile].twin("fp32")
     why = (f"this CPU ({cpu_model()}) has no native bf16 instructions ({' / '.join(NATIVE_BF16_FLAGS)}), where "
            f"torch emulates bf16 several times slower than fp32")
-    if fp32 in PROFILES and not emulated_bf16:
+    if fp32 and not emulated_bf16:
         print(f"Running profile {fp32}, the {profile} design in fp32: {why}. Its models and outputs are its own "
               f"(runs/{fp32}/), not the committed evidence; --emulated-bf16 runs {profile} as asked.", flush=True)
         return fp32
     print(f"WARNING: profile {profile} trains in bf16, but {why}"
-          + (f". Profile {fp32} is the same design in fp32." if fp32 in PROFILES else "."), flush=True)
+          + (f". Profile {fp32} is the same design in fp32." if fp32 else "."), flush=True)
     return profile
 
 
@@ -67,8 +67,8 @@ def profile_for_this_gpu(profile: str, bf16_supported: bool) -> str:
     V100), runs as its fp16 twin (fp16 autocast with a gradient scaler) where it has one, and a line says so."""
     if bf16_supported or "bf16" not in precisions(profile):
         return profile
-    fp16 = f"{profile}_fp16"
-    if fp16 in PROFILES:
+    fp16 = PROFILES[profile].twin("fp16")
+    if fp16:
         print(f"Running profile {fp16}, the {profile} design in fp16 with a gradient scaler: this GPU has no bf16. "
               f"Its models and outputs are its own (runs/{fp16}/).", flush=True)
         return fp16

@@ -115,17 +115,24 @@ PROFILES: dict[str, Profile] = {
 
 def in_precision(p: Profile, precision: str, note: str) -> Profile:
     """The same profile with every role trained in `precision` (a profile of its own, named
-    <name>_<precision>: other numerics, other models)."""
+    <name>_<precision>: other numerics, other models); register it as `p`'s twin with `with_twin`."""
     twin = {role: replace(r, plain=replace(r.plain, precision=precision),
                           resnet=replace(r.resnet, precision=precision))
             for role in ROLES for r in (p.regime(role),)}
     return replace(p, name=f"{p.name}_{precision}", note=note, evidence=False, **twin)
 
 
-PROFILES["cpu_fp32"] = in_precision(PROFILES["cpu"], "fp32", "the cpu profile's design, for CPUs without native bf16 "
-                                    "(AMX / AVX512_BF16), where a cold run takes about 1.5x the cpu profile's time")
-PROFILES["gpu_fp16"] = in_precision(PROFILES["gpu"], "fp16", "the gpu profile's design with a gradient scaler, for "
-                                    "GPUs without bf16 (before NVIDIA Ampere: T4, V100)")
+def with_twin(name: str, precision: str, note: str) -> None:
+    """Register profile `name`'s twin in `precision` and name it in the profile (`Profile.twins`)."""
+    twin = in_precision(PROFILES[name], precision, note)
+    PROFILES[twin.name] = twin
+    PROFILES[name] = replace(PROFILES[name], twins=(*PROFILES[name].twins, (precision, twin.name)))
+
+
+with_twin("cpu", "fp32", "the cpu profile's design, for CPUs without native bf16 (AMX / AVX512_BF16), where a cold "
+          "run takes about 1.5x the cpu profile's time")
+with_twin("gpu", "fp16", "the gpu profile's design with a gradient scaler, for GPUs without bf16 (before NVIDIA "
+          "Ampere: T4, V100)")
 
 
 def get_profile(name: str) -> Profile:

@@ -232,6 +232,13 @@ class Profile:
     cheap_students: tuple[str, ...] = ()  # the architectures that get students_per_seed (others: one)
     note: str = ""
     tuning: Tuning | None = None  # each method's learning rate, tuned alike; None: every method at its regime's
+    # this design in other precisions, for machines without native bf16: (precision, profile name) pairs, e.g.
+    # ("fp32", "cpu_fp32") for a CPU without AMX / AVX512_BF16, ("fp16", "gpu_fp16") for a GPU before Ampere
+    twins: tuple[tuple[str, str], ...] = ()
+
+    def twin(self, precision: str) -> str | None:
+        """The name of this design's profile in `precision`, None where it has none."""
+        return dict(self.twins).get(precision)
     # its outputs are the committed evidence (figures/ and results/ at the repository's top); any other profile
     # writes under runs/<name>/, so it never overwrites them
     evidence: bool = False

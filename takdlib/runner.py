@@ -264,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         params["out_dir"] = str(REPO_ROOT / "runs" / f"{args.profile}-replicate")
         print(f"replication of profile {args.profile} on seeds {params['seeds']} (outputs under {params['out_dir']})",
               flush=True)
+    # where this run's outputs go, decided here once: every notebook is told (its out_dir parameter)
+    root = output_root(get_profile(args.profile), params.get("out_dir"))
+    params["out_dir"] = str(root)
     for path in paths:
         check_parameters(path, params)
 
-    root = output_root(get_profile(args.profile), params.get("out_dir"))
     refuse_dirty_evidence(root, args.allow_dirty)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/

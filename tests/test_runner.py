@@ -59,6 +59,10 @@ def test_without_native_bf16_the_fp32_design_runs_and_says_so(monkeypatch, capsy
     assert machine.profile_for_this_cpu("gpu", "cpu") == "gpu"  # no fp32 twin: as asked, with a warning
     assert "WARNING" in capsys.readouterr().out
     assert machine.profile_for_this_cpu("cpu_fp32", "cpu") == "cpu_fp32"  # trains in fp32: nothing to say
+    from takdlib.profiles import PROFILES
+
+    assert PROFILES["cpu"].twin("fp32") == "cpu_fp32" and PROFILES["gpu"].twin("fp16") == "gpu_fp16"
+    assert PROFILES["cpu"].twin("fp16") is None  # a twin is a field of the profile, not a suffix of its name
     assert machine.profile_for_this_cpu("cpu", "cuda") == "cpu"  # a GPU computes bf16 itself
     assert capsys.readouterr().out == ""
     monkeypatch.setattr(machine, "native_bf16", lambda: ["amx_bf16"])
