@@ -224,7 +224,7 @@ class Store:
 # a resume point holds the model, the optimiser's momentum and the validation-selected weights, each about the
 # model's size, and is written beside the last one (a temporary copy, then a rename); model.pt and the logs besides
 CHECKPOINT_COPIES = 6
-ROOM_MARGIN_BYTES = 16 * 2**20
+ROOM_MARGIN_BYTES = 256 * 2**10  # the logs, the history and the recipe beside them
 
 
 def room_needed(recipe: Recipe, num_classes: int) -> int:
