@@ -49,6 +49,14 @@ class Optim:
     # False: the test set is scored once at the end (final and validation-selected epochs), not every epoch,
     # so the history has no best-test-over-epochs number (the TAKD code's protocol)
     test_every_epoch: bool = True
+    # stop after this many epochs of the schedule above (its learning rates unchanged): an early-stopped model,
+    # the weights the whole run has after that epoch (Cho & Hariharan's early-stopped teacher); None: all of them
+    stop_after: int | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs actually trained."""
+        return self.stop_after or self.epochs
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,8 @@ class Recipe:
             base = f"{self.arch} <- {name}[{', '.join(g.arch for g in self.guides)}]"
         if self.init is not None:
             base += " (from hint stage)"
+        if self.optim.stop_after:
+            base += f" (stopped after epoch {self.optim.stop_after} of {self.optim.epochs})"
         return base
 
     def short(self) -> str:
@@ -158,6 +168,8 @@ def _check_optim(o: "Optim") -> None:
     _check(not o.nesterov or o.momentum > 0, "optim.nesterov", o.nesterov, "False when momentum is 0")
     _check(all(0 < m < o.epochs for m in o.milestones) and list(o.milestones) == sorted(set(o.milestones)),
            "optim.milestones", o.milestones, f"increasing epochs in (0, {o.epochs})")
+    _check(o.stop_after is None or (isinstance(o.stop_after, int) and 1 <= o.stop_after < o.epochs),
+           "optim.stop_after", o.stop_after, f"None or an integer in [1, {o.epochs - 1}]")
 
 
 def _check_data(d: "DataSpec") -> None:
@@ -369,6 +381,12 @@ class Recipes:
                               optim=replace(self.optim(student, "student", hint), epochs=hint_epochs))
         stage2 = replace(self.optim(student, "student", self.profile.kd), epochs=optim.epochs - hint_epochs)
         return self.distill(student, teacher, init=stage1, optim=stage2)
+
+
+def early_stopped(recipe: Recipe, epochs: int) -> Recipe:
+    """The same training stopped after `epochs` epochs of its schedule (an early-stopped teacher), at its own
+    address; the weights equal the whole run's after that epoch."""
+    return replace(recipe, optim=replace(recipe.optim, stop_after=epochs))
 
 
 def augmented(recipe: Recipe) -> Recipe:

@@ -186,9 +186,9 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
     fixed_logits = fixed_guide_logits(recipe, guides, split.train_x) if guide_logits is None else guide_logits
     steps_per_epoch = math.ceil(len(split.train_x) / o.batch_size)
     total_steps = o.epochs * steps_per_epoch
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, desc=recipe.describe()[:60],
-               disable=not progress_enabled(), leave=False)
-    for epoch in range(start_epoch, o.epochs):
+    bar = tqdm(total=o.epochs_run * steps_per_epoch, initial=start_epoch * steps_per_epoch,
+               desc=recipe.describe()[:60], disable=not progress_enabled(), leave=False)
+    for epoch in range(start_epoch, o.epochs_run):
         t0 = time.perf_counter()
         for m in trainable.values():
             m.train()
@@ -222,7 +222,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             bar.close()
             raise TrainingDiverged(f"loss became {train_loss} in epoch {epoch + 1} of {recipe.short()}")
         val_acc, _ = evaluate(model, split.val_x, split.val_y, split.input_std, o.precision)
-        last = epoch + 1 == o.epochs
+        last = epoch + 1 == o.epochs_run
         test_acc, test_loss = (evaluate(model, split.test_x, split.test_y, split.input_std, o.precision)
                                if o.test_every_epoch or last else (None, None))
         if not o.test_every_epoch and math.isfinite(val_acc) and not last \
@@ -239,7 +239,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
                                **({} if scaler is None else {"scaler": scaler.state_dict()})}, checkpoint)
         # logged once the epoch's resume point is on disk
         scored = "" if test_acc is None else f" test {test_acc:.1f}%"
-        epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs} loss {train_loss:.3f} "
+        epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs_run} loss {train_loss:.3f} "
                   f"val {val_acc:.1f}%{scored} ({history[-1]['seconds']:.1f}s)")
     bar.close()
     if not o.test_every_epoch:

@@ -173,3 +173,22 @@ def test_a_split_normalised_otherwise_than_the_recipe_is_refused(split):
     recipe = tiny(recipes_for("paper").scratch("plain2", 20))  # the paper's text: inputs at std 0.5
     with pytest.raises(ValueError, match="normalised to std 0.5, but the split given is normalised to 1.0"):
         train(recipe, split, log=quiet)
+
+
+def test_an_early_stopped_model_is_the_whole_runs_model_after_that_epoch(split, tmp_path):
+    """Stopped after epoch 1 of 3, then resumed from its resume point as the whole run: the weights of the
+    whole run from scratch, bitwise. The learning rates of the stopped run are the whole schedule's."""
+    from takdlib.recipes import early_stopped
+
+    full = tiny(recipes_for("smoke").scratch("plain2", 0), epochs=3)
+    stopped = early_stopped(full, 1)
+    assert stopped.address() != full.address() and "stopped after epoch 1 of 3" in stopped.describe()
+    checkpoint = tmp_path / "partial.pt"
+    _, history = train(stopped, split, checkpoint=checkpoint, log=lambda _: None)
+    assert len(history["epochs"]) == 1
+    resumed, _ = train(full, split, checkpoint=checkpoint, log=lambda _: None)
+    alone, alone_history = train(full, split, log=lambda _: None)
+    assert history["epochs"][0]["lr"] == alone_history["epochs"][0]["lr"]
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), alone.state_dict().values()))
+    with pytest.raises(ValueError, match="optim.stop_after"):
+        early_stopped(full, 3)
