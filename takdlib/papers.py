@@ -45,4 +45,31 @@ PAPER = {
         "cifar10_resnet_26_20_14_8": {"TAKD": 88.01, "DGKD": 89.02},
         "cifar100_plain_7_tas": {"TAKD": 44.07, "DGKD": 49.56},
     },
+    # --- the papers that argue with TAKD (PAPERS.md's last section; "unverified" where only a summary was read)
+    "yuan_lsr": {
+        "source": "Yuan et al., CVPR 2020 (Revisiting KD via Label Smoothing Regularization): Tf-KD self-training, "
+                  "CIFAR-100; and their README's poorly trained teacher",
+        "cifar100_resnext29_self_training": {"alone": 81.03, "Tf-KD": 82.08},
+        "poorly_trained_teacher_accuracy": 15.48,  # a ResNet18 after one epoch, which still improved its students
+    },
+    "cho_eskd": {
+        "source": "Cho & Hariharan, ICCV 2019 (On the Efficacy of KD): early-stopped teachers (ESKD); its table "
+                  "numbers are unverified here (tables are images in the copies found)",
+    },
+    "stanton_fidelity": {
+        "source": "Stanton et al., NeurIPS 2021 (Does KD Really Work?): CIFAR-100, 5 x ResNet-56 ensemble -> "
+                  "ResNet-56, tau = 4, test top-1 agreement (%)",
+        "agreement": 84.5, "agreement_mixup": 86.0,
+    },
+    "dist_imagenet": {
+        "source": "Huang et al., NeurIPS 2022 (DIST) Table: ImageNet ResNet-18 student (69.76) under stronger "
+                  "teachers, KD (tau = 4) vs DIST",
+        "resnet34": {"KD": 71.21, "DIST": 72.07}, "resnet50": {"KD": 71.35, "DIST": 72.12},
+        "resnet101": {"KD": 71.09, "DIST": 72.08}, "resnet152": {"KD": 71.12, "DIST": 72.24},
+    },
+    "dkd_cifar100": {
+        "source": "Zhao et al., CVPR 2022 (DKD): CIFAR-100, KD -> DKD",
+        "resnet56_resnet20": {"KD": 70.66, "DKD": 71.97}, "resnet110_resnet32": {"KD": 73.08, "DKD": 74.11},
+        "resnet32x4_resnet8x4": {"KD": 73.33, "DKD": 76.32},
+    },
 }
