@@ -73,7 +73,7 @@ _CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
-        teacher=_one_regime(replace(_SMOKE_DATA, augment=True), _SMOKE),
+        teacher=_one_regime(replace(_SMOKE_DATA, augment=True), replace(_SMOKE, epochs=2)),  # 09 stops one early
         **_kd(_KD), seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
         resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
         students_per_seed=2, cheap_students=("plain2",),
