@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from .recipes import Profile, Recipe, Recipes
 from .fidelity import fidelity
 from .files import write_json
 from .store import Store
-from .train import resolve_device
+from .train import progress_enabled, resolve_device
 
 
 
@@ -67,7 +68,9 @@ class Experiment:
         if self.client is not None:  # every missing model at once, on the workers; then loaded below
             train_on_cluster(self.client, self.store, [r for r in every if not self.store.has(r)])
         to_train = {recipe.address() for recipe in every if not self.store.has(recipe)}
+        planned, loaded = len(to_train), len({r.address() for r in every}) - len(to_train)
         started, done = time.perf_counter(), 0
+        bar = _model_bar(planned, self.name)
         records = []
         for labels, recipes in rows:
             summaries = []
@@ -79,8 +82,12 @@ class Experiment:
                         per_model = (time.perf_counter() - started) / done
                         left = f", about {_minutes(per_model * (len(to_train) + 1))} left"
                     done += 1
-                    _progress(f"{self.name}: model {done} of {done + len(to_train)} to train: {recipe.short()}{left}")
-                summaries.append(self.store.get(recipe).summary)
+                    _progress(f"{self.name}: model {done} of {planned} to train: {recipe.short()}{left}")
+                    summaries.append(self.store.get(recipe).summary)
+                    if bar is not None:
+                        bar.update()
+                else:
+                    summaries.append(self.store.get(recipe).summary)
             fidelities = [fidelity(self.store, r) if r.guides else None for r in recipes]
             records.append(dict(labels, seed=recipes[0].seed, acc=_mean(s["final_test_acc"] for s in summaries),
                                 val_selected=_mean(s["val_selected_test_acc"] for s in summaries),
@@ -90,6 +97,11 @@ class Experiment:
                                 agreement=_mean(f and f["agreement"] for f in fidelities),
                                 kl=_mean(f and f["kl"] for f in fidelities),
                                 recipe=recipes[0].describe()))
+        if bar is not None:
+            bar.close()
+        # the one line a reader of the notebook sees; each model's own lines are in the store (train.log)
+        print(f"{self.name}: {len(rows)} rows; trained {planned} model{'s' * (planned != 1)} in "
+              f"{_minutes(time.perf_counter() - started)}, {loaded} loaded from the store")
         return pd.DataFrame.from_records(records)
 
     @property
@@ -112,10 +124,29 @@ PROGRESS_FILE_ENV = "TAKD_PROGRESS_FILE"  # run_all.sh echoes this file's lines 
 
 
 def _progress(line: str) -> None:
-    print(line, flush=True)
+    """A line of progress for the person waiting: to run_all.sh's terminal (its progress file) where a runner
+    executes the notebook, else to a terminal when there is one; never into the notebook's saved output."""
     if os.environ.get(PROGRESS_FILE_ENV):
         with open(os.environ[PROGRESS_FILE_ENV], "a") as f:
             f.write(line + "\n")
+    elif sys.stderr.isatty():
+        print(line, file=sys.stderr, flush=True)
+
+
+def _store_line(line: str) -> None:
+    """The store's lines: progress, except a warning, which the reader of the notebook sees as well."""
+    if line.startswith("WARNING"):
+        print(line, flush=True)
+    _progress(line)
+
+
+def _model_bar(total: int, name: str):
+    """A progress bar over the models to train, where a person watches (JupyterLab, a terminal), else None."""
+    if not total or not progress_enabled():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"{name}: models to train", leave=False)
 
 
 def _shown(path: Path) -> str:
@@ -153,7 +184,7 @@ def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=Non
         client = connect(cluster)
     data = resolve_data(data)  # resolved here, so Dask workers get the same source
     exp = Experiment(name, p, dataset, tuple(seeds) if seeds is not None else p.seeds,
-                     Store(store_root, data, device), root / "figures", root / "results", client)
+                     Store(store_root, data, device, log=_store_line), root / "figures", root / "results", client)
     print(f"{name}: profile {p.name} ({p.note}: {summary(p)}); dataset {dataset}; seeds {list(exp.seeds)}; device {device}; "
           f"store {_shown(exp.store.root)}; outputs {_shown(root)}"
           + (f"; trainings on {cluster} ({len(client.scheduler_info()['workers'])} workers)" if client else ""))

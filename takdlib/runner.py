@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
     refuse_dirty_evidence(root, args.allow_dirty)
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
+    # the kernels import this checkout's takdlib, whichever one the environment has installed
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
     executed = (REPO_ROOT / "runs" / args.profile if root == REPO_ROOT else root) / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
@@ -315,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
     if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.report --verify`
         seal(root)
+    print(f"\nExecuted notebooks: {executed}\nFigures and results: {root / 'figures'}, {root / 'results'}")
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1

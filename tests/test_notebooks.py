@@ -1,6 +1,7 @@
 """Every notebook, executed by run_all.sh under the smoke profile, as CI and users run it."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,10 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
     executed = nbformat.read(out / "notebooks" / path.name, as_version=4)
     streams = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "stream"]
     assert not any(" | epoch " in o.text for o in streams)
+    # the reader sees one summary per table, not a line per model, and no store path
+    text = "".join(o.text for o in streams)
+    assert len([line for line in text.splitlines() if "train" in line]) <= 20
+    assert not re.search(r"[0-9a-f]{64}", text)
     assert not [o.text for o in streams if o.name == "stderr" or "Warning" in o.text]
     run = json.loads((out / "results" / "manifest.json").read_text())["runs"][-1]
     assert set(run["wall_seconds"]) == {path.stem} and run["packages"]["torch"]

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from takdlib import machine, runner
@@ -114,3 +116,33 @@ def test_the_replication_table_counts_agreement_row_by_row():
     assert table.startswith("1 of 2 rows agree")
     assert "| 03 | setup | c | holds | — | **not replicated** |" in table
     assert "| 04 | paper | d | — | inconclusive | **not committed** |" in table
+
+
+def test_a_second_checkout_runs_its_own_takdlib_and_keeps_its_outputs(tmp_path):
+    """With the environment of the first checkout (takdlib installed from it), run_all.sh of a second one runs
+    the second's library, and every output lands in the second."""
+    import shutil
+    import subprocess
+    import sys
+
+    from takdlib.locations import REPO_ROOT
+
+    second = tmp_path / "second"
+    for part in ("takdlib", "notebooks"):
+        shutil.copytree(REPO_ROOT / part, second / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "run_all.sh", second / "run_all.sh")
+    import nbformat
+
+    primer = second / "notebooks" / "00_primer.ipynb"
+    nb = nbformat.read(primer, as_version=4)  # the kernel says which takdlib it imported
+    nb.cells.append(nbformat.v4.new_code_cell("import takdlib\nprint('imported', takdlib.__file__)"))
+    nbformat.write(nb, primer)
+    env = {k: v for k, v in os.environ.items() if k not in ("TAKD_STORE", "PYTHONPATH")}
+    out = subprocess.run(["bash", str(second / "run_all.sh"), "--profile", "smoke", "--only", "00_primer",
+                          "-p", "store", str(tmp_path / "store")],
+                         env={**env, "PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (second / "runs" / "smoke" / "figures" / "00_primer_temperature.png").exists()
+    assert str(second / "runs" / "smoke" / "notebooks") in out.stdout  # it says where its outputs went
+    executed = (second / "runs" / "smoke" / "notebooks" / "00_primer.ipynb").read_text()
+    assert f"imported {second / 'takdlib' / '__init__.py'}" in executed
