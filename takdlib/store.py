@@ -258,14 +258,40 @@ def format_index(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="List the models in a takdlib store.")
-    parser.add_argument("root", nargs="?", default=None, help=f"store folder (default ${STORE_ENV}, else <repo>/artifacts)")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="List the models in a takdlib store, or pack and unpack them to "
+                                                 "share a store (e.g. a class's trained teachers).")
+    parser.add_argument("command", nargs="?", default="list", choices=["list", "pack", "unpack"])
+    parser.add_argument("archive", nargs="?", help="pack / unpack: the .tar.gz to write or read")
+    parser.add_argument("--store", default=None, help=f"store folder (default ${STORE_ENV}, else <repo>/artifacts)")
+    parser.add_argument("--role", nargs="+", default=[], choices=["teacher", "assistant", "student"],
+                        help="pack only models built for these roles (default: every model)")
+    parser.add_argument("--profile", default=None, help="pack only this profile's models")
     args = parser.parse_args(argv)
-    store = Store(args.root)
-    rows = store.index()
-    print(f"{len(rows)} models in {store.root}" + (f"\n{format_index(rows)}" if rows else ""))
+    root = resolve_store(args.store)
+    if args.command == "list":
+        rows = Store(root).index()
+        print(f"{len(rows)} models in {root}" + (f"\n{format_index(rows)}" if rows else ""))
+        return 0
+    from .packs import BadPack, pack, select, unpack
+
+    if not args.archive:
+        parser.error(f"{args.command} needs the archive's path")
+    if args.command == "pack":
+        folders = select(root, tuple(args.role), args.profile)
+        index = pack(root, args.archive, folders)
+        size = Path(args.archive).stat().st_size / 1e6
+        print(f"packed {len(index['models'])} models of {root} into {args.archive} ({size:.1f} MB)")
+        return 0
+    try:
+        added, present = unpack(args.archive, root)
+    except BadPack as err:
+        print(f"refused: {err}")
+        return 1
+    print(f"unpacked {args.archive} into {root}: {added} models added, {present} already there (every file "
+          "checked against the pack's checksums)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -89,7 +89,7 @@ def test_index_lists_what_is_stored(env, jpeg_archive, capsys):
     store.get(tiny(recipes_for("smoke").scratch("plain2", 0)))
     (row,) = store.index()
     assert row["description"] == "plain2 seed 0 smoke" and row["megabytes"] > 0
-    store_mod.main([str(env / "store")])
+    store_mod.main(["list", "--store", str(env / "store")])
     assert "plain2 seed 0 smoke" in capsys.readouterr().out
     assert "plain2 seed 0 smoke" in format_index(store.index())
 
