@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cluster import train_on_cluster
-from .locations import REPO_ROOT, resolve_data, resolve_store
+from .locations import REPO_ROOT, resolve_data, resolve_profile, resolve_store
 from .plots import save_figure
 from .profiles import get_profile, summary
 from .recipes import Profile, Recipe, Recipes
@@ -167,13 +167,13 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def start(name: str, profile: str = "smoke", dataset: str = "cifar10", seeds=None, device: str = "cpu",
+def start(name: str, profile: str | None = None, dataset: str = "cifar10", seeds=None, device: str = "cpu",
           data: str | None = None, store: str | None = None, out_dir: str | None = None,
           cluster: str | None = None) -> Experiment:
-    """Resolve a notebook's plain parameters. None means: the profile's seeds, $TAKD_DATA (else a
-    torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`, training in
+    """Resolve a notebook's plain parameters. None means: $TAKD_PROFILE (else smoke), the profile's seeds,
+    $TAKD_DATA (else a torchvision download), $TAKD_STORE (else <repo>/artifacts), outputs as in `output_root`, training in
     this process (cluster: "local:N" or "tcp://HOST:PORT" trains on Dask workers, see takdlib.cluster)."""
-    p = get_profile(profile)
+    p = get_profile(resolve_profile(profile))
     resolve_device(device)
     root = output_root(p, out_dir)
     store_root = resolve_store(store)

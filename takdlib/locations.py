@@ -10,6 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STORE_ENV = "TAKD_STORE"
 DATA_ENV = "TAKD_DATA"
+PROFILE_ENV = "TAKD_PROFILE"  # the profile every notebook opens on (a class sets it once), else smoke
 
 
 def resolve_store(store: str | os.PathLike | None = None) -> Path:
@@ -20,3 +21,8 @@ def resolve_store(store: str | os.PathLike | None = None) -> Path:
 def resolve_data(data: str | os.PathLike | None = None) -> str | None:
     """The data source: `data`, else $TAKD_DATA, else None (torchvision downloads CIFAR)."""
     return str(data) if data else os.environ.get(DATA_ENV) or None
+
+
+def resolve_profile(name: str | None = None) -> str:
+    """A notebook's profile: the one given, else $TAKD_PROFILE, else "smoke" (every code path in minutes)."""
+    return name or os.environ.get(PROFILE_ENV) or "smoke"

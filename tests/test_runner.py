@@ -146,3 +146,17 @@ def test_a_second_checkout_runs_its_own_takdlib_and_keeps_its_outputs(tmp_path):
     assert str(second / "runs" / "smoke" / "notebooks") in out.stdout  # it says where its outputs went
     executed = (second / "runs" / "smoke" / "notebooks" / "00_primer.ipynb").read_text()
     assert f"imported {second / 'takdlib' / '__init__.py'}" in executed
+
+
+def test_one_setting_opens_every_notebook_on_the_class_profile(monkeypatch):
+    import json
+
+    from takdlib.locations import REPO_ROOT, resolve_profile
+
+    monkeypatch.delenv("TAKD_PROFILE", raising=False)
+    assert resolve_profile(None) == "smoke" and resolve_profile("cpu") == "cpu"
+    monkeypatch.setenv("TAKD_PROFILE", "cpu")
+    assert resolve_profile(None) == "cpu" and resolve_profile("smoke") == "smoke"  # a notebook's own word wins
+    for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cell = next(c for c in json.loads(path.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+        assert "".join(cell["source"]).startswith("profile = None"), path.name
