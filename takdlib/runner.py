@@ -203,7 +203,8 @@ def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
     return timings, split, failed
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
+    """The command line: its options, and the notebook parameters given with -p."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
     parser.add_argument("--only", nargs="+", metavar="NAME", help="notebook names, e.g. 01_gap")
@@ -231,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         resolve_device(args.device)
     except RuntimeError as err:  # before any notebook starts
         parser.error(str(err))
-
+    if args.check and (args.only or args.replicate is not None):
+        parser.error("--check runs one notebook of its own: not with --only or --replicate")
     import ast
 
     extra = {}
@@ -240,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
             extra[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             extra[name] = value
+    return args, extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, extra = parse(argv)
     if args.device == "cuda":
         import torch
 
@@ -249,33 +256,54 @@ def main(argv: list[str] | None = None) -> int:
     params = dict(profile=args.profile, device=args.device, **extra)
     if args.cluster:
         params["cluster"] = args.cluster
-    if args.check:
-        if args.only or args.replicate is not None:
-            parser.error("--check runs one notebook of its own: not with --only or --replicate")
+    if args.check:  # each mode sets its notebooks, seeds and outputs; the rest is shared
         args.only = [args.check]
-        params["seeds"] = [get_profile(args.profile).seeds[0]]
-        params["out_dir"] = extra.get("out_dir") or str(REPO_ROOT / "runs" / f"{args.profile}-check")
+        params.update(seeds=[get_profile(args.profile).seeds[0]],
+                      out_dir=extra.get("out_dir") or str(REPO_ROOT / "runs" / f"{args.profile}-check"))
         print(f"check of the committed numbers: {args.check} on seed {params['seeds'][0]}, profile {args.profile} "
               f"(outputs under {params['out_dir']})", flush=True)
-    paths = notebook_paths(args.only)
-    committed_root = output_root(get_profile(args.profile), extra.get("out_dir"))
     if args.replicate is not None:
-        params["seeds"] = replication_seeds(args.profile, args.replicate)
-        params["out_dir"] = str(REPO_ROOT / "runs" / f"{args.profile}-replicate")
+        params.update(seeds=replication_seeds(args.profile, args.replicate),
+                      out_dir=str(REPO_ROOT / "runs" / f"{args.profile}-replicate"))
         print(f"replication of profile {args.profile} on seeds {params['seeds']} (outputs under {params['out_dir']})",
               flush=True)
+    paths = notebook_paths(args.only)
     # where this run's outputs go, decided here once: every notebook is told (its out_dir parameter)
     root = output_root(get_profile(args.profile), params.get("out_dir"))
     params["out_dir"] = str(root)
     for path in paths:
         check_parameters(path, params)
-
     refuse_dirty_evidence(root, args.allow_dirty)
+    revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
+    executed = (REPO_ROOT / "runs" / args.profile if root == REPO_ROOT else root) / "notebooks"
+    timings, split, failed = execute(paths, params, args, executed, resolve_store(extra.get("store")))
+    if not failed:
+        record(root, args, paths, executed, manifest(timings, args.profile, revision, dirty, args.cluster, split),
+               resolve_store(extra.get("store")))
+    rows = claims_table(root / "results")
+    if rows:
+        (root / "results" / "claims.md").write_text(claims_file_for(root / "results"))
+    print("\nClaims (paper vs ours vs verdict):\n" + format_claims(rows))
+    if args.replicate is not None and rows:  # beside the profile's own outputs (the evidence's for cpu)
+        mine = output_root(get_profile(args.profile), extra.get("out_dir")) / "results"
+        write_replication(mine, root / "results", rows, args.profile, params["seeds"])
+    if args.check and not failed:  # beside the committed evidence
+        write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
+    if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.report --verify`
+        seal(root)
+    print(f"\nExecuted notebooks: {executed}\nFigures and results: {root / 'figures'}, {root / 'results'}")
+    if failed:
+        print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+def execute(paths: list[Path], params: dict, args, executed: Path,
+            store_root: Path) -> tuple[dict[str, float], dict[str, dict], list[str]]:
+    """Run the notebooks with this checkout's takdlib in their kernels, on a local Dask cluster if asked."""
     os.environ[PROGRESS_ENV] = "log"  # the kernels inherit it: log lines in the executed notebooks, no widgets
     # the kernels import this checkout's takdlib, whichever one the environment has installed
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
-    revision, dirty = git("rev-parse", "HEAD"), bool(dirty_files())  # before the run changes figures/ and results/
-    executed = (REPO_ROOT / "runs" / args.profile if root == REPO_ROOT else root) / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     client = None
     if args.cluster and args.cluster.startswith("local:"):  # one cluster for every notebook, joined by address
@@ -285,43 +313,34 @@ def main(argv: list[str] | None = None) -> int:
         params["cluster"] = client.scheduler.address
         print(f"Dask LocalCluster at {params['cluster']} with {len(client.scheduler_info()['workers'])} workers", flush=True)
     try:
-        timings, split, failed = run_notebooks(paths, params, args, executed, resolve_store(extra.get("store")))
+        return run_notebooks(paths, params, args, executed, store_root)
     finally:
         if client is not None:
             from .cluster import close
 
             close(client)
-    if not failed:
-        # one entry per invocation: a later --only run (often on a warm store) adds to the record, it does
-        # not overwrite the cold timings of the run before it
-        path = root / "results" / "manifest.json"
-        previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
-        runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
-        write_json({"runs": [*runs, manifest(timings, args.profile, revision, dirty, args.cluster, split)]}, path)
-    if not args.only and not failed and root == REPO_ROOT:  # what the evidence run trained: the cost model's census
-        write_census(census(resolve_store(extra.get("store")), args.profile), root / "results" / "census.json",
-                     args.profile)
-    if root == REPO_ROOT and not failed:  # the evidence's executed notebooks: those this run executed
+
+
+def record(root: Path, args, paths: list[Path], executed: Path, run: dict, store_root: Path) -> None:
+    """What a successful run leaves: its manifest entry (a later --only run adds one, it does not overwrite the
+    cold timings of the run before it), and for the evidence its census and executed notebooks."""
+    path = root / "results" / "manifest.json"
+    previous = json.loads(path.read_text()) if path.exists() and args.only else {"runs": []}
+    runs = previous.get("runs", [previous])  # a manifest of one run, written before "runs" existed
+    write_json({"runs": [*runs, run]}, path)
+    if root == REPO_ROOT:
+        if not args.only:  # what the evidence run trained: the cost model's census
+            write_census(census(store_root, args.profile), root / "results" / "census.json", args.profile)
         publish_executed([executed / p.name for p in paths], root / "results" / "notebooks")
-    rows = claims_table(root / "results")
-    if rows:
-        (root / "results" / "claims.md").write_text(claims_file_for(root / "results"))
-    print("\nClaims (paper vs ours vs verdict):\n" + format_claims(rows))
-    if args.replicate is not None and rows:
-        table, agree, compared = replication(claims_table(committed_root / "results"), rows)
-        (root / "results" / "replication.md").write_text(
-            f"# Replication of the committed {args.profile} verdicts on seeds {params['seeds']}\n\n" + table)
-        print(f"\nReplication on seeds {params['seeds']}: {agree} of {compared} rows agree with the committed "
-              f"verdicts ({root / 'results' / 'replication.md'})")
-    if args.check and not failed:
-        write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
-    if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.report --verify`
-        seal(root)
-    print(f"\nExecuted notebooks: {executed}\nFigures and results: {root / 'figures'}, {root / 'results'}")
-    if failed:
-        print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
-        return 1
-    return 0
+
+
+def write_replication(committed: Path, replicated: Path, rows: list[dict], profile: str, seeds: list[int]) -> Path:
+    """Each replicated verdict beside the committed one, printed and written to <replicated>/replication.md."""
+    table, agree, compared = replication(claims_table(committed), rows)
+    path = replicated / "replication.md"
+    path.write_text(f"# Replication of the committed {profile} verdicts on seeds {seeds}\n\n" + table)
+    print(f"\nReplication on seeds {seeds}: {agree} of {compared} rows agree with the committed verdicts ({path})")
+    return path
 
 
 def write_check(name: str, committed: Path, checked: Path, profile: str) -> Path:
