@@ -1,0 +1,55 @@
+"""Pilot arithmetic: what a candidate students' / assistants' regime would cost the cpu profile's cold run,
+priced by takdlib.budget from the census of the committed run (every training it made, by role) at the bf16
+training rates measured on the 2-core Xeon (benchmarks/RESULTS.md, "bf16 vs fp32, whole trainings": images/s of
+training steps; evaluation and notebook work come on top). Students and assistants share the candidate's regime,
+so that a TA is compared with a student trained as it was.
+
+    python benchmarks/pilots/regime_budget.py --cells 1000x8 2500x4 2500x8 allx4 --students-per-seed 1 3
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from capacity_regime import parse_cell
+from takdlib import budget
+from takdlib.profiles import PROFILES, get_profile
+
+# bf16 training images/s on the 2-core Xeon with AMX (benchmarks/RESULTS.md, measured 2026-12-03)
+RATES = {"plain2": 9633, "plain4": 4736, "plain6": 3713, "plain8": 3071, "plain10": 1046,
+         "resnet8": 2678, "resnet14": 1609, "resnet20": 1190}
+
+
+def candidate(images: int | None, epochs: int, students_per_seed: int) -> str:
+    """Register the cpu profile with students and assistants in the cell's regime; its name."""
+    cpu = get_profile("cpu")
+    learn = replace(cpu.student, data=replace(cpu.student.data, train_per_class=images), resnet_data=None,
+                    plain=replace(cpu.student.plain, epochs=epochs), resnet=replace(cpu.student.resnet, epochs=epochs))
+    name = f"cpu-{images or 'all'}x{epochs}-s{students_per_seed}"
+    PROFILES[name] = replace(cpu, name=name, student=learn, assistant=learn, students_per_seed=students_per_seed,
+                             evidence=False)
+    return name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=["1000x8", "2500x4", "2500x8", "allx4"])
+    parser.add_argument("--students-per-seed", type=int, nargs="+", default=[1, 3])
+    args = parser.parse_args()
+    source, counts = budget.read_census()
+    rows = [("cpu (committed design)", "cpu")]
+    rows += [(f"{cell}, {k} student(s) per seed", candidate(*parse_cell(cell), k))
+             for cell in args.cells for k in args.students_per_seed]
+    print("| design | trainings | teachers s | assistants + students s | total s (training steps only) |")
+    print("|---|---|---|---|---|")
+    for label, name in rows:
+        trs = budget.trainings(counts, source, name)
+        regime = get_profile(name).teacher
+        teach = sum(budget.seconds(t, RATES) for t in trs
+                    if t.images == (regime.data_for(t.arch).train_per_class or 4900) * 10 and t.augment)
+        total = sum(budget.seconds(t, RATES) for t in trs)
+        print(f"| {label} | {len(trs)} | {teach:,.0f} | {total - teach:,.0f} | {total:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
