@@ -52,6 +52,30 @@ def test_two_processes_on_an_empty_cache_decode_once(jpeg_archive, cache, monkey
     assert torch.equal(results[0].train_x, results[1].train_x)
 
 
+def test_two_processes_on_an_empty_cache_decode_once_between_them(jpeg_archive, cache, tmp_path):
+    """As above, across processes (two Dask workers, two notebooks): each decode appends a line to a file."""
+    import subprocess
+    import sys
+    import textwrap
+
+    count = tmp_path / "decodes.txt"
+    code = textwrap.dedent(f"""
+        import time
+        from takdlib import data
+        real = data._read_jpeg_archive
+        def slow(*args):
+            with open({str(count)!r}, "a") as f:
+                f.write("decode\\n")
+            time.sleep(1.0)
+            return real(*args)
+        data._read_jpeg_archive = slow
+        data.load_arrays("cifar10", {str(jpeg_archive)!r}, {str(cache)!r})
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert count.read_text().splitlines() == ["decode"]
+
+
 def test_a_renamed_or_moved_copy_of_the_data_has_the_same_fingerprint(jpeg_archive, jpeg_tree, cache, tmp_path):
     import shutil
 
