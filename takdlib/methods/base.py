@@ -88,6 +88,23 @@ class Method:
         raise NotImplementedError
 
 
+class FromTeacherLogits(Method):
+    """A method whose loss needs the student's logits and one frozen teacher's, nothing else (KD, DIST, DKD): a
+    subclass gives its terms from the two (B, classes) logits, the labels, its settings and the progress."""
+
+    uses_guide_logits_only = True
+
+    def terms(self, student: torch.Tensor, teacher: torch.Tensor, y: torch.Tensor, settings,
+              progress: Progress) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def loss_terms(self, step: Step) -> dict:
+        (teacher,) = step.guide_logits()
+        with step.autocast():
+            logits = step.model(step.x)
+        return self.terms(logits, teacher, step.y, step.settings, step.progress)
+
+
 def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
     """The training loss: the sum of a method's terms."""
     return torch.stack(list(terms.values())).sum()

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..recipes import MethodSettings, check_setting, finite
-from .base import Method, Step
+from .base import FromTeacherLogits
 
 
 def pearson_rows(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -40,15 +40,11 @@ class DISTSettings(MethodSettings):
         check_setting(finite(self.tau) and self.tau > 0, self.name, "tau", self.tau, "a finite number > 0")
 
 
-class DIST(Method):
+class DIST(FromTeacherLogits):
     settings = DISTSettings
-    uses_guide_logits_only = True
 
-    def loss_terms(self, step: Step) -> dict:
-        (teacher,) = step.guide_logits()
-        with step.autocast():
-            logits = step.model(step.x)
-        s = step.settings
-        inter, intra = dist_parts(logits, teacher, s.tau)
-        return {"ce": F.cross_entropy(logits.float(), step.y), "inter": s.tau ** 2 * s.beta * inter,
+    def terms(self, student, teacher, y, settings, progress) -> dict:
+        s = settings
+        inter, intra = dist_parts(student, teacher, s.tau)
+        return {"ce": F.cross_entropy(student.float(), y), "inter": s.tau ** 2 * s.beta * inter,
                 "intra": s.tau ** 2 * s.gamma * intra}

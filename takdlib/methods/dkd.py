@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..recipes import MethodSettings, check_setting, finite
-from .base import Method, Step
+from .base import FromTeacherLogits
 
 
 def dkd_parts(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, tau: float) -> tuple:
@@ -51,16 +51,12 @@ class DKDSettings(MethodSettings):
                       "in [0, 1] (a share of the training)")
 
 
-class DKD(Method):
+class DKD(FromTeacherLogits):
     settings = DKDSettings
-    uses_guide_logits_only = True
 
-    def loss_terms(self, step: Step) -> dict:
-        (teacher,) = step.guide_logits()
-        with step.autocast():
-            logits = step.model(step.x)
-        s = step.settings
-        ramp = min(step.progress.fraction / s.warmup, 1.0) if s.warmup else 1.0
-        tckd, nckd = dkd_parts(logits, teacher, step.y, s.tau)
-        return {"ce": F.cross_entropy(logits.float(), step.y), "tckd": ramp * s.alpha * tckd,
+    def terms(self, student, teacher, y, settings, progress) -> dict:
+        s = settings
+        ramp = min(progress.fraction / s.warmup, 1.0) if s.warmup else 1.0
+        tckd, nckd = dkd_parts(student, teacher, y, s.tau)
+        return {"ce": F.cross_entropy(student.float(), y), "tckd": ramp * s.alpha * tckd,
                 "nckd": ramp * s.beta * nckd}

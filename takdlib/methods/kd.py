@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from ..losses import KL_REDUCTIONS, kd_terms
 from ..recipes import MethodSettings, check_setting, finite
-from .base import Method, Step
+from .base import FromTeacherLogits
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,8 @@ class KDSettings(MethodSettings):
         check_setting(self.kl in KL_REDUCTIONS, self.name, "kl", self.kl, f"one of {', '.join(KL_REDUCTIONS)}")
 
 
-class KD(Method):
+class KD(FromTeacherLogits):
     settings = KDSettings
-    uses_guide_logits_only = True
 
-    def loss_terms(self, step: Step) -> dict:
-        (teacher,) = step.guide_logits()
-        with step.autocast():
-            logits = step.model(step.x)
-        s = step.settings
-        return kd_terms(logits, teacher, step.y, s.tau, s.lam, s.kl)
+    def terms(self, student, teacher, y, settings, progress) -> dict:
+        return kd_terms(student, teacher, y, settings.tau, settings.lam, settings.kl)
