@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from takdlib.store import stored_files
+from takdlib.locations import stored_files
 
 
 def stored(root: Path) -> dict[str, dict]:

@@ -24,7 +24,7 @@ from .data import NUM_CLASSES
 from .profiles import PROFILES, evidence_profile, get_profile
 from .methods import recipe_from_dict
 from .recipes import STUDENT_SEED_STRIDE, Profile
-from .store import stored_files
+from .locations import stored_files
 
 FULL_TRAIN_PER_CLASS = {"cifar10": 5000, "cifar100": 500}  # CIFAR's training images per class
 FORWARD_SHARE = 1 / 3  # a forward pass costs about a third of a training step (forward + backward + update)

@@ -1,14 +1,17 @@
 """Evidence that carries its own checksums: a run's manifest records the sha256 of every file under results/
 and figures/ (the executed notebooks under results/notebooks/ included), so a hand edit, a truncated file or a
-file added or lost afterwards is found by `python -m takdlib.report --verify`, which also remakes claims.md from
-the results files and compares."""
+file added or lost afterwards is found by `python -m takdlib.evidence`, which also remakes claims.md from the
+results files and compares."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
 
 from .files import hash_into, write_json
+from .locations import REPO_ROOT
+from .report import claims_file_for
 
 EVIDENCE_DIRS = ("results", "figures")
 MANIFEST = Path("results") / "manifest.json"  # records the checksums, so it is not among them
@@ -40,8 +43,6 @@ def verify(root: Path) -> list[str]:
     """Every way the evidence under root differs from what its manifest records, one line each, each naming
     the file: changed, missing, not recorded, unreadable; and claims.md unlike what the results make. Empty
     when it verifies."""
-    from .report import claims_file_for
-
     path = root / MANIFEST
     try:
         recorded = json.loads(path.read_text())["files"]
@@ -62,3 +63,25 @@ def verify(root: Path) -> list[str]:
     except (OSError, ValueError) as err:  # a results file that cannot be parsed is named in the error
         problems.append(str(err))
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify a run's evidence against the checksums its manifest "
+                                                 "records, and claims.md against its results; or --seal it.")
+    parser.add_argument("root", nargs="?", default=None,
+                        help="the folder holding results/ and figures/ (default: the repository's, the evidence)")
+    parser.add_argument("--seal", action="store_true",
+                        help="record the checksums of the evidence files as they are now in the manifest")
+    args = parser.parse_args(argv)
+    root = Path(args.root) if args.root else REPO_ROOT
+    if args.seal:
+        print(f"sealed {len(seal(root))} files in {root / MANIFEST}")
+        return 0
+    problems = verify(root)
+    print("\n".join(problems) if problems else f"the evidence under {root} verifies: every file as its manifest "
+                                                "records, claims.md as its results make it")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -26,3 +26,8 @@ def resolve_data(data: str | os.PathLike | None = None) -> str | None:
 def resolve_profile(name: str | None = None) -> str:
     """A notebook's profile: the one given, else $TAKD_PROFILE, else "smoke" (every code path in minutes)."""
     return name or os.environ.get(PROFILE_ENV) or "smoke"
+
+
+def stored_files(root: str | Path, name: str) -> list[Path]:
+    """Every model folder's file `name` (meta.json, recipe.json, ...) under a store root: <root>/<ab>/<address>/."""
+    return sorted(Path(root).glob(f"*/*/{name}"))

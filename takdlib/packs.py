@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .files import StorageError, sha256_file
-from .store import stored_files
+from .locations import stored_files
 
 INDEX = "takdlib-pack.json"
 KEPT = ("model.pt", "model.pt.sha256", "history.json", "recipe.json", "meta.json", "train.log")  # not locks, resumes

@@ -167,33 +167,17 @@ def check(committed: dict, checked: dict) -> tuple[str, int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict; verify "
-                                                 "or seal the evidence of a run.")
+    parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
     parser.add_argument("results_dir", nargs="?", default=None,
                         help="a run's results/ folder (default: the committed evidence's)")
     parser.add_argument("--markdown", action="store_true", help="also write <results_dir>/claims.md")
-    parser.add_argument("--verify", action="store_true",
-                        help="check every evidence file against the checksums its manifest records, and claims.md "
-                             "against the results it is made from; name each file that differs (exit 1)")
-    parser.add_argument("--seal", action="store_true",
-                        help="record the checksums of the evidence files as they are now in the manifest")
     args = parser.parse_args(argv)
-    from .evidence import seal, verify
     from .locations import REPO_ROOT
 
     results_dir = Path(args.results_dir) if args.results_dir else REPO_ROOT / "results"
-    root = results_dir.parent
-    if args.verify:
-        problems = verify(root)
-        print("\n".join(problems) if problems else f"the evidence under {root} verifies: every file as its "
-                                                    "manifest records, claims.md as its results make it")
-        return 1 if problems else 0
-    rows = claims_table(results_dir)
-    print(format_claims(rows))
+    print(format_claims(claims_table(results_dir)))
     if args.markdown:
         (results_dir / "claims.md").write_text(claims_file_for(results_dir))
-    if args.seal:
-        print(f"sealed {len(seal(root))} files in {results_dir / 'manifest.json'}")
     return 0
 
 

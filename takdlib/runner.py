@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         write_replication(mine, root / "results", rows, args.profile, params["seeds"])
     if args.check and not failed:  # beside the committed evidence
         write_check(paths[0].stem, output_root(evidence_profile()) / "results", root / "results", args.profile)
-    if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.report --verify`
+    if not failed:  # every file this run's outputs now hold, checksummed: `python -m takdlib.evidence`
         seal(root)
     print(f"\nExecuted notebooks: {executed}\nFigures and results: {root / 'figures'}, {root / 'results'}")
     if failed:

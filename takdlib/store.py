@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 from torch import nn
 
 from .data import NUM_CLASSES, Arrays, Split, load_arrays, make_split
-from .locations import STORE_ENV, resolve_store
+from .locations import STORE_ENV, resolve_store, stored_files
 from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_text, discard, sha256_file,
                     verified_torch_load)
 from .models import build_model
@@ -241,11 +241,6 @@ def check_room(folder: Path, recipe: Recipe, num_classes: int) -> None:
         raise StorageError(f"no room to train {recipe.short()} in {folder}: {free / 1e6:.1f} MB free, "
                            f"{needed / 1e6:.1f} MB needed for its checkpoints; free space or set {STORE_ENV} "
                            "to a folder on another disk")
-
-
-def stored_files(root: str | Path, name: str) -> list[Path]:
-    """Every model folder's file `name` (meta.json, recipe.json, ...) under a store root: <root>/<ab>/<address>/."""
-    return sorted(Path(root).glob(f"*/*/{name}"))
 
 
 def format_index(rows: list[dict]) -> str:
