@@ -27,11 +27,23 @@ def cpu_model() -> str:
 
 
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 instructions that compute in bfloat16 without emulation
+# the environment variables that limit the instruction sets oneDNN, MKL and ATen use (benchmarks/isa_step_profile.sh)
+ISA_LIMITS = ("ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY")
+# oneDNN limits below which its bf16 convolutions are emulated (no AVX512_BF16, no AMX)
+ONEDNN_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def isa_limits() -> dict[str, str]:
+    """The instruction-set limits set in this process's environment, by variable."""
+    return {name: os.environ[name] for name in ISA_LIMITS if os.environ.get(name)}
 
 
 def native_bf16() -> list[str]:
-    """The CPU's native bf16 instructions (Linux /proc/cpuinfo flags; empty where none or unknown). Without
-    them torch emulates bf16 autocast, which there trains 2-3x slower than fp32 (benchmarks/RESULTS.md)."""
+    """The CPU's native bf16 instructions (Linux /proc/cpuinfo flags; empty where none or unknown, or where
+    ONEDNN_MAX_CPU_ISA keeps oneDNN below them). Without them torch emulates bf16 autocast, which there trains
+    2-3x slower than fp32 (benchmarks/RESULTS.md)."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ONEDNN_WITHOUT_BF16:
+        return []
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):
@@ -100,7 +112,7 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
                 python=sys.version.split()[0], packages=versions, platform=platform.platform(),
                 processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_native_bf16=native_bf16(),
-                cpu_count=os.cpu_count(),
+                cpu_count=os.cpu_count(), isa_limits=isa_limits(),
                 cpu_threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name(0) if cuda else None,
                 cuda_bf16=torch.cuda.is_bf16_supported() if cuda else None,

@@ -160,3 +160,12 @@ def test_one_setting_opens_every_notebook_on_the_class_profile(monkeypatch):
     for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         cell = next(c for c in json.loads(path.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
         assert "".join(cell["source"]).startswith("profile = None"), path.name
+
+
+def test_an_instruction_set_limit_is_seen_and_recorded(monkeypatch):
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+    assert machine.native_bf16() == []  # oneDNN held below bf16: emulated, whatever /proc/cpuinfo says
+    assert machine.manifest({}, "cpu", "abc", dirty=False)["isa_limits"] == {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert machine.manifest({}, "cpu", "abc", dirty=False)["isa_limits"] == {}
