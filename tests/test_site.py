@@ -70,7 +70,8 @@ def test_the_committed_book_opens_cleanly_in_chromium(browser, tmp_path):
     assert result.returncode == 0, result.stderr
     pages = [tmp_path / "site" / "index.html", *sorted((tmp_path / "site").glob("0*.html")),
              tmp_path / "site" / "instructors.html"]
-    assert len(pages) == 2 + len(list((REPO / "notebooks").glob("0*.ipynb")))  # the index, the guide
+    # the index, the guide, and a page per executed notebook of the committed evidence
+    assert len(pages) == 2 + len(list((REPO / "results" / "notebooks").glob("0*.ipynb")))
     shots = os.environ.get("TAKD_SCREENSHOTS")
     for page in pages:
         assert page_problems(browser, page) == [], page.name
