@@ -108,6 +108,7 @@ def test_spent_splits_a_stretch_of_a_run_by_role_and_model(tmp_path, jpeg_archiv
     store.derived(student, "answer", {"n": 1}, lambda: {"x": 1})
     split = budget.spent(tmp_path / "store", before, time.time())
     assert split["trained"] == 2 and set(split["train"]) == {"teacher", "student"}
-    assert split["train"]["teacher"]["plain4"] > 0 and split["train"]["student"]["plain2"] > 0
-    assert split["derived"] >= 0
+    assert set(split["train"]["teacher"]) == {"plain4"} and set(split["train"]["student"]) == {"plain2"}
+    seconds = [split["train"]["teacher"]["plain4"], split["train"]["student"]["plain2"], split["derived"]]
+    assert all(s >= 0 for s in seconds) and sum(seconds) > 0  # a tiny model may train in under 0.05 s
     assert budget.spent(tmp_path / "store", time.time() + 1, time.time() + 2)["trained"] == 0  # nothing then
