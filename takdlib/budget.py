@@ -88,24 +88,26 @@ def census(store_root: str | Path, profile: str) -> Counter:
 
 def spent(store_root: str | Path, since: float, until: float) -> dict:
     """Where the seconds of a stretch of a run went, from what the store wrote in it (file times in [since,
-    until], seconds since the epoch): {"train": {role: {arch: seconds}}, "trained": models, "derived": seconds
-    computing values from models (test logits, loss surfaces)}. Trainings on Dask workers count as theirs."""
+    until], seconds since the epoch): {"train": {role: {arch: seconds}}, "trained": models, "compile": seconds of
+    those trainings spent compiling their steps (`Optim.compile`; part of "train"), "derived": seconds computing
+    values from models (test logits, loss surfaces)}. Trainings on Dask workers count as theirs."""
     from .files import verified_torch_load
 
     train: dict[str, dict[str, float]] = {}
-    trained = 0
+    trained, compiling = 0, 0.0
     for meta_file in stored_files(store_root, "meta.json"):
         if since <= meta_file.stat().st_mtime <= until:
-            recipe = json.loads((meta_file.parent / "recipe.json").read_text())
+            recipe, meta = json.loads((meta_file.parent / "recipe.json").read_text()), json.loads(meta_file.read_text())
             by_arch = train.setdefault(recipe.get("role") or "unknown", {})
-            by_arch[recipe["arch"]] = by_arch.get(recipe["arch"], 0.0) + json.loads(meta_file.read_text())["wall_seconds"]
+            by_arch[recipe["arch"]] = by_arch.get(recipe["arch"], 0.0) + meta["wall_seconds"]
+            compiling += meta.get("compile_seconds", 0.0)
             trained += 1
     derived = 0.0
     for path in Path(store_root).glob("*/*/*-*.pt"):
         if since <= path.stat().st_mtime <= until:
             derived += verified_torch_load(path, weights_only=False).get("seconds", 0.0)
     rounded = {role: {a: round(t, 1) for a, t in sorted(archs.items())} for role, archs in sorted(train.items())}
-    return {"train": rounded, "trained": trained, "derived": round(derived, 1)}
+    return {"train": rounded, "trained": trained, "compile": round(compiling, 1), "derived": round(derived, 1)}
 
 
 def write_census(counts: Counter, path: Path, source: str) -> None:

@@ -52,6 +52,9 @@ class Optim:
     # stop after this many epochs of the schedule above (its learning rates unchanged): an early-stopped model,
     # the weights the whole run has after that epoch (Cho & Hariharan's early-stopped teacher); None: all of them
     stop_after: int | None = None
+    # torch.compile (inductor) the training step's forward and backward: the same arithmetic in other kernels, so
+    # other rounding (hence in the address); for the models whose step it speeds up (benchmarks/compile_speed.py)
+    compile: bool = False
 
     @property
     def epochs_run(self) -> int:

@@ -51,6 +51,29 @@ def claims_markdown(claims: list[dict]):
     return Markdown("\n".join(lines))
 
 
+def row(claims: list[dict], part: str) -> dict:
+    """The one row of `claims` whose claim contains `part` (ValueError naming the claims where none or several
+    do): how a notebook's discussion refers to a row."""
+    found = [c for c in claims if part in c["claim"]]
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} claims contain {part!r}; the claims are: "
+                         + "; ".join(repr(c["claim"]) for c in claims))
+    return found[0]
+
+
+def said(claims: list[dict], part: str) -> str:
+    """The verdict and the numbers of the row whose claim contains `part`, as Markdown, e.g. "**reproduced**
+    (TAKD 54.05 ± 0.50 (n=4); ...)": what a notebook's "What this shows" quotes, so that none of its numbers or
+    verdict words is typed."""
+    r = row(claims, part)
+    return f"**{r['verdict']}** ({r['ours']})"
+
+
+def verdict(claims: list[dict], part: str) -> str:
+    """The verdict word of the row whose claim contains `part`."""
+    return row(claims, part)["verdict"]
+
+
 def _results(results_dir: str | Path) -> list[tuple[Path, dict]]:
     """Every notebook's results file under results_dir, parsed; a file that cannot be read is named."""
     out = []

@@ -199,7 +199,7 @@ def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
         trained = sum(t for archs in split[path.stem]["train"].values() for t in archs.values())
         split[path.stem]["other"] = round(timings[path.stem] - trained - split[path.stem]["derived"], 1)
         print(f"    {path.stem}: {timings[path.stem]:.0f} s ({split[path.stem]['trained']} models trained in "
-              f"{trained:.0f} s)", flush=True)
+              f"{trained:.0f} s, {split[path.stem]['compile']:.0f} s of it compiling)", flush=True)
     return timings, split, failed
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import EVAL_BATCH, Split, epoch_generator, eval_batches, train_batches
+from .data import EVAL_BATCH, Split, default_cache_dir, epoch_generator, eval_batches, train_batches
 from .files import CorruptFile, atomic_torch_save, discard, verified_torch_load
 from .methods import Progress, Step, get_method, total
 from .models import build_model
@@ -128,6 +128,35 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
         return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits, epoch_log or log)
 
 
+def compiled(model: nn.Module, device: torch.device) -> nn.Module:
+    """`model` compiled by torch.compile (inductor), sharing its parameters: the module a training step calls
+    (evaluation calls `model` itself, so eval-mode graphs are never compiled). Inductor's caches live under the
+    data cache folder (`TAKD_CACHE`), so that each machine compiles a model once, not once per process."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir as inductor_default
+
+    # inductor writes its default (a temporary folder) into the variable when first asked; a folder the user
+    # chose is kept
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR") in (None, os.path.abspath(inductor_default())):
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(default_cache_dir() / f"inductor-{device.type}")
+    if device.type == "cpu":
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        try:
+            get_cpp_compiler()
+        except Exception as err:  # the step would fail at its first call, deep in inductor
+            raise RuntimeError("this recipe's training step is compiled (Optim.compile), and torch.compile needs a "
+                               f"C++ compiler on the CPU, which was not found ({err}); install one (g++ or clang; "
+                               "conda: the environment.yml's cxx-compiler) and run again") from None
+    return torch.compile(model)
+
+
+def compile_seconds(step_seconds: list[float]) -> float:
+    """What compiling cost an epoch, in seconds: each step's time beyond the epoch's median step (the first
+    steps trace and compile; the last, shorter batch compiles its own shape)."""
+    median = sorted(step_seconds)[len(step_seconds) // 2] if step_seconds else 0.0
+    return round(sum(max(0.0, t - median) for t in step_seconds), 2)
+
+
 @contextlib.contextmanager
 def own_stream(device: torch.device):
     """A CUDA stream of this training's own, so trainings that share a GPU (threads of one Dask worker) overlap
@@ -180,6 +209,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         log(f"resuming {recipe.short()} at epoch {start_epoch + 1}")
 
     o = recipe.optim
+    step_parts = {**trainable, "model": compiled(model, device)} if o.compile else trainable
     if guide_logits is not None and not (has_fixed_guide_logits(recipe) and len(guide_logits) == len(guides)):
         raise ValueError(f"{len(guide_logits)} guide logits given for {recipe.short()}, which has {len(guides)} "
                          f"guides{'' if has_fixed_guide_logits(recipe) else ' whose logits change from step to step'}")
@@ -193,15 +223,16 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         for m in trainable.values():
             m.train()
         gen = epoch_generator(recipe.seed, epoch, device)
-        loss_sum, term_sums, n_seen = torch.zeros((), device=device), {}, 0
+        loss_sum, term_sums, n_seen, step_seconds = torch.zeros((), device=device), {}, 0, []
         for step, (xb, yb, idx) in enumerate(train_batches(split.train_x, split.train_y, o.batch_size, gen,
                                                            recipe.data.augment, split.input_std)):
+            step_started = time.perf_counter()
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
             batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
             progress = Progress(epoch, o.epochs, step, steps_per_epoch)
-            terms = method.loss_terms(Step(recipe.method, o.precision, progress, trainable, list(guides), xb, yb,
+            terms = method.loss_terms(Step(recipe.method, o.precision, progress, step_parts, list(guides), xb, yb,
                                            batch_logits, gen, device))
             loss = total(terms)
             opt.zero_grad(set_to_none=True)
@@ -216,6 +247,7 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             for name, term in terms.items():  # a term absent from a step (a dropped guide) adds nothing there
                 term_sums[name] = term_sums.get(name, 0) + term.detach() * len(yb)
             n_seen += len(yb)
+            step_seconds.append(time.perf_counter() - step_started)
             bar.update()
         train_loss = (loss_sum / max(n_seen, 1)).item()
         if not math.isfinite(train_loss):
@@ -231,7 +263,8 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
         history.append(dict(epoch=epoch + 1, lr=lr, train_loss=train_loss,
                             loss_terms={k: (v / max(n_seen, 1)).item() for k, v in term_sums.items()},
                             val_acc=val_acc, test_acc=test_acc, test_loss=test_loss,
-                            seconds=time.perf_counter() - t0))
+                            seconds=time.perf_counter() - t0,
+                            **({"compile_seconds": compile_seconds(step_seconds)} if o.compile else {})))
         if checkpoint is not None:
             atomic_torch_save({"modules": {k: m.state_dict() for k, m in trainable.items()},
                                "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
@@ -293,4 +326,6 @@ def summarize(history: list[dict]) -> dict:
     tests = [h["test_acc"] for h in history]
     return dict(final_test_acc=tests[-1], val_selected_test_acc=None if selected is None else tests[selected],
                 best_test_acc=max(tests) if all(t is not None for t in tests) else None,
-                train_seconds=sum(h["seconds"] for h in history))
+                train_seconds=sum(h["seconds"] for h in history),
+                **({"compile_seconds": sum(h["compile_seconds"] for h in history)}
+                   if all("compile_seconds" in h for h in history) else {}))

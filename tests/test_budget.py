@@ -111,4 +111,5 @@ def test_spent_splits_a_stretch_of_a_run_by_role_and_model(tmp_path, jpeg_archiv
     assert set(split["train"]["teacher"]) == {"plain4"} and set(split["train"]["student"]) == {"plain2"}
     seconds = [split["train"]["teacher"]["plain4"], split["train"]["student"]["plain2"], split["derived"]]
     assert all(s >= 0 for s in seconds) and sum(seconds) > 0  # a tiny model may train in under 0.05 s
+    assert split["compile"] == 0.0  # smoke compiles nothing
     assert budget.spent(tmp_path / "store", time.time() + 1, time.time() + 2)["trained"] == 0  # nothing then

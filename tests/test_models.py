@@ -47,3 +47,55 @@ def test_unknown_model_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown model"):
         model_size("vgg16")
     assert model_size("resnet110") == 110
+
+
+def _grads(conv, x, precision):
+    from takdlib.precision import autocast
+
+    conv.zero_grad()
+    x = x.clone().requires_grad_(True)
+    with autocast(torch.device("cpu"), precision):
+        out = conv(x)
+    (out.float() * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    return out.detach().float(), x.grad, conv.weight.grad, conv.bias.grad
+
+
+@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("bf16", 2e-2)])
+@pytest.mark.parametrize("side", [4, 8])
+def test_the_matmul_weight_gradient_is_autograds_to_rounding(precision, tolerance, side):
+    from takdlib.models.conv import MATMUL_WEIGHT_GRAD_MAX_SIDE, Conv3x3
+
+    torch.manual_seed(0)
+    ours = Conv3x3(32, 48)
+    reference = torch.nn.Conv2d(32, 48, 3, padding=1)
+    reference.load_state_dict(ours.state_dict())  # the same parameters under the same names
+    x = torch.randn(16, 32, side, side).to(memory_format=torch.channels_last)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    used = side <= MATMUL_WEIGHT_GRAD_MAX_SIDE[dtype]
+    for a, b in zip(_grads(ours, x, precision), _grads(reference, x, precision)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        error = ((a.float() - b.float()).norm() / b.float().norm()).item()
+        assert error < tolerance if used else error == 0.0  # a larger map is oneDNN's own kernel, bit for bit
+    assert used == (side == 4)  # the 4 x 4 maps of plain8 and plain10 take the matmul, 8 x 8 does not
+
+
+def test_the_matmul_weight_gradient_moves_a_plain_cnn_as_autograd_does():
+    from takdlib.models.conv import Conv3x3
+
+    model = build_model("plain10")
+    assert sum(isinstance(m, Conv3x3) for m in model.modules()) == 10
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    twin = build_model("plain10")  # the same network, every conv nn.Conv2d's own
+    twin.load_state_dict(model.state_dict())
+    for name, module in list(twin.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, Conv3x3):
+                plain = torch.nn.Conv2d(child.in_channels, child.out_channels, 3, padding=1)
+                plain.load_state_dict(child.state_dict())
+                setattr(module, child_name, plain)
+    assert not any(isinstance(m, Conv3x3) for m in twin.modules())
+    for m in (model, twin):
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+    for (name, a), b in zip(model.named_parameters(), twin.parameters()):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-6), name

@@ -157,6 +157,53 @@ def test_every_notebook_discusses_its_results_and_gives_exercises_and_references
     assert [h for h in headings if h in wanted] == wanted, headings
 
 
+# digits a discussion may type: model names, datasets, the papers' tables and figures, notebooks by name
+NAMES_WITH_DIGITS = re.compile(r"(plain|resnet)\d+|CIFAR-?\d+|cifar\d+|(Table|Figure|Fig\.|Section) \d+"
+                               r"|\d\d_\w+")
+
+
+def discussion(cells) -> list:
+    """The cells of "## What this shows", up to the next heading of its level."""
+    start = next(i for i, c in enumerate(cells) if c.source.startswith("## What this shows"))
+    end = next(i for i in range(start + 1, len(cells)) if cells[i].source.startswith("## "))
+    return cells[start:end]
+
+
+def typed_text(cell) -> list[str]:
+    """What the author typed into a cell as prose: a Markdown cell's source; a code cell's string constants and
+    the literal parts of its f-strings (not their format specs, such as .1f)."""
+    import ast
+
+    if cell.cell_type == "markdown":
+        return [cell.source]
+    tree = ast.parse(cell.source)
+    specs = {id(v) for n in ast.walk(tree) if isinstance(n, ast.FormattedValue) and n.format_spec
+             for v in ast.walk(n.format_spec)}
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in specs]
+
+
+def typed_numbers(cells) -> list[str]:
+    """Every typed text of `cells` with a digit outside a model, dataset, table or figure name."""
+    return [t for c in cells for t in typed_text(c) if re.search(r"\d", NAMES_WITH_DIGITS.sub("", t))]
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_no_number_is_typed_into_a_discussion(path):
+    """Every number of "What this shows" is rendered from the run's results, so a new run leaves no stale one."""
+    cells = discussion(nbformat.read(path, as_version=4).cells)
+    assert any(c.cell_type == "code" and "Markdown(" in c.source for c in cells)  # rendered from the run
+    assert typed_numbers(cells) == []
+
+
+def test_a_typed_number_in_a_discussion_is_found():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    assert typed_numbers([md("## What this shows\nplain10 teaches plain2 (Table 1, CIFAR-10)")]) == []
+    assert typed_numbers([code('Markdown(f"TAKD {m:.1f} % under plain10")')]) == []  # a format spec, a name
+    assert typed_numbers([md("TAKD beats BLKD by 0.76 points")]) == ["TAKD beats BLKD by 0.76 points"]
+    assert typed_numbers([code('Markdown(f"{m:.2f}, four seeds of 4")')]) == [", four seeds of 4"]
+
+
 def test_a_check_runs_one_notebook_on_one_seed_and_sets_it_beside_the_committed_numbers(real_cifar10, tmp_path):
     result = run_all("--profile", "smoke", "--check", "-p", "out_dir", str(tmp_path / "out"),
                      "-p", "store", str(tmp_path / "store"))

@@ -192,3 +192,26 @@ def test_an_early_stopped_model_is_the_whole_runs_model_after_that_epoch(split, 
     assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), alone.state_dict().values()))
     with pytest.raises(ValueError, match="optim.stop_after"):
         early_stopped(full, 3)
+
+
+def test_a_compiled_step_trains_the_eager_model_to_rounding_and_counts_its_compile_time(split, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    recipe = tiny(recipes_for("smoke").scratch("plain2", 0))  # the cheapest to compile; ResNets compile alike
+    recipe = replace(recipe, optim=replace(recipe.optim, batch_size=10))  # three steps: the first one compiles
+    eager, eager_history = train(recipe, split, log=quiet)
+    fast = replace(recipe, optim=replace(recipe.optim, compile=True))
+    assert fast.address() != recipe.address()  # other kernels, other rounding: another model
+    model, history = train(fast, split, log=quiet)
+    for (name, a), b in zip(eager.state_dict().items(), model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-4), name  # same names: no wrapper's prefix
+    assert history["summary"]["compile_seconds"] > 0 and "compile_seconds" not in eager_history["summary"]
+    assert (tmp_path / "cache" / "inductor-cpu").is_dir()  # inductor's caches under the project's cache folder
+
+
+def test_compile_seconds_are_the_steps_time_beyond_the_median_step():
+    from takdlib.train import compile_seconds
+
+    assert compile_seconds([20.0, 0.1, 0.1, 0.1, 3.1]) == pytest.approx(19.9 + 3.0)
+    assert compile_seconds([0.1, 0.1]) == 0.0 and compile_seconds([]) == 0.0

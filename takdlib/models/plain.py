@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .conv import Conv3x3
+
 # (convs and pools, hidden FC widths)
 PLAIN_SPECS: dict[int, dict[str, tuple[tuple, tuple]]] = {
     10: {
@@ -42,7 +44,7 @@ class PlainCNN(nn.Module):
                 stages[-1].append(nn.MaxPool2d(2, 2))
                 size //= 2
             else:
-                stages.append([nn.Conv2d(in_ch, item, 3, padding=1), nn.BatchNorm2d(item), nn.ReLU(inplace=True)])
+                stages.append([Conv3x3(in_ch, item), nn.BatchNorm2d(item), nn.ReLU(inplace=True)])
                 in_ch = item
         self.blocks = nn.ModuleList(nn.Sequential(*s) for s in stages)
         widths = [in_ch * size * size, *hidden, num_classes]
