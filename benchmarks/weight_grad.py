@@ -1,6 +1,6 @@
 """The 3x3 convolution's weight gradient on a CPU: oneDNN's backward-weights kernel against one matmul over the
 input's patches (`takdlib.models.conv`), per layer shape of the plain CNNs and precision; then whole training
-steps of the plain CNNs with the matmul weight gradient where `MATMUL_WEIGHT_GRAD_MAX_SIDE` uses it, and without.
+steps of the plain CNNs with the matmul weight gradient where `MATMUL_WEIGHT_GRAD` uses it, and without.
 
 python benchmarks/weight_grad.py [--steps 20] [--models plain8 plain10]
 
@@ -60,7 +60,7 @@ def weight_grad_ms(in_ch: int, out_ch: int, side: int, dtype: torch.dtype, steps
                                                    [False, True, False])[1]
 
     def matmul():
-        return g.permute(0, 2, 3, 1).reshape(-1, out_ch).t() @ conv.patches(x)
+        return g.permute(0, 2, 3, 1).reshape(-1, out_ch).t() @ conv.patches(x)  # (O, 9C): the weight gradient
 
     return 1000 * median_seconds(onednn, steps), 1000 * median_seconds(matmul, steps)
 
@@ -72,10 +72,10 @@ def step_ms(name: str, precision: str, steps: int, matmul_grad: bool) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(BATCH, 3, 32, 32).to(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (BATCH,))
-    sides = conv.MATMUL_WEIGHT_GRAD_MAX_SIDE if matmul_grad else {}
+    table = dict(conv.MATMUL_WEIGHT_GRAD) if matmul_grad else {}
 
     def step():
-        with mock.patch.dict(conv.MATMUL_WEIGHT_GRAD_MAX_SIDE, sides, clear=True):
+        with mock.patch.dict(conv.MATMUL_WEIGHT_GRAD, table, clear=True):
             with autocast(torch.device("cpu"), precision):
                 loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
@@ -90,17 +90,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models", nargs="+", default=["plain8", "plain10"])
     parser.add_argument("--precisions", nargs="+", default=["bf16", "fp32"])
+    parser.add_argument("--repeats", type=int, default=4, help="alternations of the two step timings (min of each)")
+    parser.add_argument("--steps-only", action="store_true", help="only the whole steps, not each layer")
     args = parser.parse_args()
     torch.set_num_threads(2)
     print(f"CPU: {cpu_model()}; native bf16: {native_bf16()}; torch {torch.__version__}; "
           f"{torch.get_num_threads()} threads; batch {BATCH}, channels-last\n")
     print("| layer (in -> out, map) | precision | oneDNN ms | matmul ms | matmul speed-up | used |")
     print("|---|---|---|---|---|---|")
-    for in_ch, out_ch, side in layer_shapes():
+    for in_ch, out_ch, side in [] if args.steps_only else layer_shapes():
         for precision in args.precisions:
             dtype = AUTOCAST_DTYPES.get(precision, torch.float32)
             a, b = weight_grad_ms(in_ch, out_ch, side, dtype, args.steps)
-            used = side <= conv.MATMUL_WEIGHT_GRAD_MAX_SIDE.get(dtype, 0)
+            used = conv.uses_matmul_weight_grad(in_ch, side, dtype)
             print(f"| {in_ch} -> {out_ch}, {side}x{side} | {precision} | {a:.2f} | {b:.2f} | {a / b:.2f}x | "
                   f"{'yes' if used else 'no'} |", flush=True)
     print("\n| model | precision | step ms, oneDNN | step ms, matmul weight gradient | speed-up |")
@@ -108,7 +110,7 @@ def main() -> None:
     for name in args.models:
         for precision in args.precisions:
             before, after = [], []
-            for _ in range(2):  # alternating, so drift in the machine's speed falls on both
+            for _ in range(args.repeats):  # alternating, so drift in the machine's speed falls on both
                 before.append(step_ms(name, precision, args.steps, False))
                 after.append(step_ms(name, precision, args.steps, True))
             b, a = min(before), min(after)

@@ -62,6 +62,10 @@ class Optim:
         return self.stop_after or self.epochs
 
 
+# Optim fields added after stores existed, held (and hashed) only where set, so every earlier address stays
+_HASHED_WHEN_SET = ("compile",)
+
+
 @dataclass(frozen=True)
 class MethodSettings:
     """How a recipe's model learns: its method's name (a key of `takdlib.methods.METHODS`) and that method's own
@@ -131,7 +135,8 @@ class Recipe:
     def as_dict(self, role: bool = True) -> dict:
         """The recipe as plain JSON values, recursively (what recipe.json holds; `methods.recipe_from_dict`
         reads it back); `role=False`: what its address hashes."""
-        d = dict(arch=self.arch, data=asdict(self.data), optim=asdict(self.optim), seed=self.seed,
+        optim = {k: v for k, v in asdict(self.optim).items() if k not in _HASHED_WHEN_SET or v}
+        d = dict(arch=self.arch, data=asdict(self.data), optim=optim, seed=self.seed,
                  method=self.method.as_dict(), guides=[g.as_dict(role) for g in self.guides],
                  init=None if self.init is None else self.init.as_dict(role), profile=self.profile)
         return {**d, "role": self.role} if role else d

@@ -147,6 +147,10 @@ def compiled(model: nn.Module, device: torch.device) -> nn.Module:
             raise RuntimeError("this recipe's training step is compiled (Optim.compile), and torch.compile needs a "
                                f"C++ compiler on the CPU, which was not found ({err}); install one (g++ or clang; "
                                "conda: the environment.yml's cxx-compiler) and run again") from None
+    # dynamo counts recompiles of one code object (a model class's forward) across the whole process and runs
+    # eager past its limit, silently: a kernel that trains many models would stop compiling them. Each training
+    # starts from a cleared cache instead (inductor's on-disk cache keeps the kernels).
+    torch._dynamo.reset()
     return torch.compile(model)
 
 

@@ -61,26 +61,31 @@ def _grads(conv, x, precision):
 
 
 @pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("bf16", 2e-2)])
-@pytest.mark.parametrize("side", [4, 8])
+@pytest.mark.parametrize("side", [4, 8, 16])
 def test_the_matmul_weight_gradient_is_autograds_to_rounding(precision, tolerance, side):
-    from takdlib.models.conv import MATMUL_WEIGHT_GRAD_MAX_SIDE, Conv3x3
+    from takdlib.models.conv import Conv3x3, uses_matmul_weight_grad
 
     torch.manual_seed(0)
-    ours = Conv3x3(32, 48)
-    reference = torch.nn.Conv2d(32, 48, 3, padding=1)
+    ours = Conv3x3(64, 48)
+    reference = torch.nn.Conv2d(64, 48, 3, padding=1)
     reference.load_state_dict(ours.state_dict())  # the same parameters under the same names
-    x = torch.randn(16, 32, side, side).to(memory_format=torch.channels_last)
+    x = torch.randn(16, 64, side, side).to(memory_format=torch.channels_last)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    used = side <= MATMUL_WEIGHT_GRAD_MAX_SIDE[dtype]
+    used = uses_matmul_weight_grad(64, side, dtype)
     for a, b in zip(_grads(ours, x, precision), _grads(reference, x, precision)):
         assert a.dtype == b.dtype and a.shape == b.shape
         error = ((a.float() - b.float()).norm() / b.float().norm()).item()
         assert error < tolerance if used else error == 0.0  # a larger map is oneDNN's own kernel, bit for bit
-    assert used == (side == 4)  # the 4 x 4 maps of plain8 and plain10 take the matmul, 8 x 8 does not
+    assert used == (precision == "bf16" and side <= 8)  # bf16 on small maps; fp32 and 16 x 16 keep oneDNN's
 
 
-def test_the_matmul_weight_gradient_moves_a_plain_cnn_as_autograd_does():
+def test_the_matmul_weight_gradient_moves_a_plain_cnn_as_autograd_does(monkeypatch):
+    from takdlib.models import conv
     from takdlib.models.conv import Conv3x3
+    from takdlib.precision import autocast
+
+    calls = []
+    monkeypatch.setattr(conv, "patches", lambda x, f=conv.patches: calls.append(x.shape) or f(x))
 
     model = build_model("plain10")
     assert sum(isinstance(m, Conv3x3) for m in model.modules()) == 10
@@ -96,6 +101,10 @@ def test_the_matmul_weight_gradient_moves_a_plain_cnn_as_autograd_does():
                 setattr(module, child_name, plain)
     assert not any(isinstance(m, Conv3x3) for m in twin.modules())
     for m in (model, twin):
-        torch.nn.functional.cross_entropy(m(x), y).backward()
+        with autocast(torch.device("cpu"), "bf16"):
+            loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+    # plain10's 64 -> 128 and 128 -> 128 layers at 8 x 8 and its four at 4 x 4
+    assert sorted(s[1] for s in calls) == [64, 128, 128, 256, 256, 256]
     for (name, a), b in zip(model.named_parameters(), twin.parameters()):
-        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-6), name
+        assert ((a.grad - b.grad).norm() / b.grad.norm()).item() < 2e-2, name  # bf16's rounding

@@ -31,12 +31,13 @@ def parse_cell(text: str) -> tuple[int | None, int]:
 
 
 def cell_recipes(profile_name: str, images: int | None, epochs: int) -> Recipes:
-    """The profile's recipe builders with its students' regime moved to `images` per class and `epochs`."""
+    """The profile's recipe builders with its students' and assistants' regime (one regime: a TA is compared
+    with a student trained as it was) moved to `images` per class and `epochs`."""
     p = get_profile(profile_name)
     s = p.student
-    student = replace(s, data=replace(s.data, train_per_class=images, test_per_class=None), resnet_data=None,
-                      plain=replace(s.plain, epochs=epochs), resnet=replace(s.resnet, epochs=epochs))
-    return Recipes(replace(p, name=f"{p.name}-pilot", student=student))
+    learn = replace(s, data=replace(s.data, train_per_class=images), resnet_data=None,
+                    plain=replace(s.plain, epochs=epochs), resnet=replace(s.resnet, epochs=epochs))
+    return Recipes(replace(p, name=f"{p.name}-pilot", student=learn, assistant=learn))
 
 
 def main() -> None:

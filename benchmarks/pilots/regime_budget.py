@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from capacity_regime import parse_cell
+from capacity_regime import cell_recipes, parse_cell
 from takdlib import budget
 from takdlib.profiles import PROFILES, get_profile
 
@@ -22,12 +22,9 @@ RATES = {"plain2": 9633, "plain4": 4736, "plain6": 3713, "plain8": 3071, "plain1
 
 def candidate(images: int | None, epochs: int, students_per_seed: int) -> str:
     """Register the cpu profile with students and assistants in the cell's regime; its name."""
-    cpu = get_profile("cpu")
-    learn = replace(cpu.student, data=replace(cpu.student.data, train_per_class=images), resnet_data=None,
-                    plain=replace(cpu.student.plain, epochs=epochs), resnet=replace(cpu.student.resnet, epochs=epochs))
     name = f"cpu-{images or 'all'}x{epochs}-s{students_per_seed}"
-    PROFILES[name] = replace(cpu, name=name, student=learn, assistant=learn, students_per_seed=students_per_seed,
-                             evidence=False)
+    PROFILES[name] = replace(cell_recipes("cpu", images, epochs).profile, name=name,
+                             students_per_seed=students_per_seed, evidence=False)
     return name
 
 
@@ -35,9 +32,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", nargs="+", default=["1000x8", "2500x4", "2500x8", "allx4"])
     parser.add_argument("--students-per-seed", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--census-of", nargs=2, metavar=("STORE", "PROFILE"),
+                        help="count the trainings of PROFILE's models in STORE instead of the committed census, "
+                             "e.g. a smoke run's store: every notebook as the code is now")
     args = parser.parse_args()
-    source, counts = budget.read_census()
-    rows = [("cpu (committed design)", "cpu")]
+    if args.census_of:
+        source, counts = args.census_of[1], budget.census(*args.census_of)
+    else:
+        source, counts = budget.read_census()
+    rows = [("cpu (this design)", "cpu")]
     rows += [(f"{cell}, {k} student(s) per seed", candidate(*parse_cell(cell), k))
              for cell in args.cells for k in args.students_per_seed]
     print("| design | trainings | teachers s | assistants + students s | total s (training steps only) |")
