@@ -198,8 +198,9 @@ def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
         split[path.stem] = spent(store_root, started, time.time())
         trained = sum(t for archs in split[path.stem]["train"].values() for t in archs.values())
         split[path.stem]["other"] = round(timings[path.stem] - trained - split[path.stem]["derived"], 1)
+        compiling = split[path.stem]["compile"]
         print(f"    {path.stem}: {timings[path.stem]:.0f} s ({split[path.stem]['trained']} models trained in "
-              f"{trained:.0f} s, {split[path.stem]['compile']:.0f} s of it compiling)", flush=True)
+              f"{trained:.0f} s{f', {compiling:.0f} s of it compiling' if compiling else ''})", flush=True)
     return timings, split, failed
 
 

@@ -142,15 +142,17 @@ def test_paper_profile_follows_the_text_and_paper_code_the_code():
 
 
 def test_a_cheap_student_is_trained_once_per_student_seed_sharing_its_guides():
-    takd = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1)
-    n = get_profile("cpu").students_per_seed
-    assert "plain2" in get_profile("cpu").cheap_students and n >= 2
-    students = recipes_for("cpu").student_seeds(takd)
+    n = 3
+    R = Recipes(replace(get_profile("cpu"), students_per_seed=n, cheap_students=("plain2",)))
+    takd = R.chain(["plain10", "plain4", "plain2"], 1)
+    students = R.student_seeds(takd)
     assert students[0] == takd and [s.seed for s in students] == [1 + k * STUDENT_SEED_STRIDE for k in range(n)]
     assert all(s.guides == takd.guides for s in students)  # one teacher and TA per seed
     assert len({s.address() for s in students}) == n
-    resnet_student = recipes_for("cpu").chain(["resnet20", "resnet14", "resnet8"], 1)
-    assert recipes_for("cpu").student_seeds(resnet_student) == (resnet_student,)  # not cheap: one student per seed
+    resnet_student = R.chain(["resnet20", "resnet14", "resnet8"], 1)
+    assert R.student_seeds(resnet_student) == (resnet_student,)  # not cheap: one student per seed
+    plain = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 1)
+    assert recipes_for("cpu").student_seeds(plain) == (plain,)  # the cpu profile's students learn from 1,000 per class
     assert recipes_for("paper").student_seeds(recipes_for("paper").chain(["plain10", "plain2"], 20)) == (recipes_for("paper").chain(["plain10", "plain2"], 20),)
 
 
@@ -197,5 +199,5 @@ def test_a_profile_is_described_from_its_fields_not_from_typed_text():
 
     cpu = get_profile("cpu")
     longer = replace(cpu, student=replace(cpu.student, plain=replace(cpu.student.plain, epochs=11)))
-    assert "students 250 images/class, 8 epochs" in summary(cpu)
-    assert "students 250 images/class, 11 epochs" in summary(longer) and summary(longer).endswith("bf16; 4 seeds")
+    assert "students 1,000 images/class, 8 epochs" in summary(cpu)
+    assert "students 1,000 images/class, 11 epochs" in summary(longer) and summary(longer).endswith("bf16; 4 seeds")
