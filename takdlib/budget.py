@@ -80,7 +80,7 @@ def census(store_root: str | Path, profile: str) -> Counter:
         role = r.role
         own = p.regime(role)
         counts[Entry(_generic(r.arch, p), role, r.data.dataset, tuple(_generic(g.arch, p) for g in r.guides),
-                     round(r.optim.epochs / own.optim_for(r.arch).epochs, 3),
+                     round(r.optim.epochs_run / own.optim_for(r.arch).epochs, 3),
                      r.data.augment and not own.data_for(r.arch).augment)] += 1
     seeds = len(p.seeds)
     return Counter({e: n / seeds for e, n in counts.items()})
