@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .methods import DGKDSettings, KDSettings
-from .recipes import ROLES, STUDENT_SEED_STRIDE, DataSpec, Optim, Profile, Recipes, Regime
+from .recipes import ROLES, STUDENT_SEED_STRIDE, DataSpec, Optim, Profile, Recipes, Regime, Tuning
 
 
 def _one_regime(data: DataSpec, optim: Optim) -> Regime:
@@ -48,6 +48,11 @@ _CPU_STUDENT_PLAIN = Optim(epochs=8, lr=0.05, schedule="onecycle", precision="bf
 _CPU_STUDENT_RESNET = _CPU_STUDENT_PLAIN
 _CPU_TEACHER_PLAIN = Optim(epochs=4, lr=0.02, schedule="onecycle", precision="bf16", test_every_epoch=False)
 _CPU_TEACHER_RESNET = Optim(epochs=12, lr=0.05, schedule="onecycle", precision="bf16", test_every_epoch=False)
+# every method's learning rate for assistants and students, from one grid by one rule on pilot seeds 300-301, in
+# this design's students' regime (benchmarks/pilots/tuning.py; the table in benchmarks/PILOTS.md, 2026-12-06)
+_CPU_TUNING = Tuning(grid=(0.02, 0.05, 0.1),
+                     rule="highest mean final validation accuracy on pilot seeds 300-301 (ties: the smaller rate)",
+                     rates=(("scratch", "plain", 0.02), ("kd", "plain", 0.02), ("dgkd", "plain", 0.02), ("ls", "plain", 0.02), ("dkd", "plain", 0.02), ("dist", "plain", 0.02), ("scratch", "resnet", 0.1), ("kd", "resnet", 0.05), ("dgkd", "resnet", 0.1), ("hint", "resnet", 0.1), ("at", "resnet", 0.1), ("fsp", "resnet", 0.1)))
 _FULL = DataSpec(train_per_class=None, val_per_class=0, test_per_class=None)
 # gpu: the cpu profile's roles at full data, sized so that all notebooks fit about an hour of one H100 (an
 # estimate from FLOPs until a device check measures it: python -m takdlib.budget). Teachers see crop + flip;
@@ -81,7 +86,7 @@ PROFILES: dict[str, Profile] = {
         assistant=Regime(_CPU_STUDENT_DATA, _CPU_STUDENT_PLAIN, _CPU_STUDENT_RESNET),
         teacher=Regime(_CPU_TEACHER_DATA, _CPU_TEACHER_PLAIN, _CPU_TEACHER_RESNET, _CPU_TEACHER_RESNET_DATA),
         **_kd(_KD), seeds=(0, 1, 2, 3), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"), landscape_images=500, evidence=True,
+        resnet_teachers=("resnet14", "resnet20"), landscape_images=500, tuning=_CPU_TUNING, evidence=True,
         note="a 2-core CPU with native bf16, in one cold run of at most two hours; every claim judged",
     ),
     "gpu": Profile(

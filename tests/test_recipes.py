@@ -66,9 +66,12 @@ def test_teachers_assistants_and_students_are_trained_in_their_roles_on_the_same
     takd = recipes_for("cpu").chain(["plain10", "plain4", "plain2"], 0)
     ta, head = takd.guides[0], takd.guides[0].guides[0]
     assert head == recipes_for("cpu").teacher("plain10", 0) and head.data.augment and head.optim == cpu.teacher.plain
-    assert ta.data == cpu.assistant.data and ta.optim == cpu.assistant.plain and not ta.data.augment
-    assert takd.data == cpu.student.data and takd.optim == cpu.student.plain and not takd.data.augment
-    assert recipes_for("cpu").scratch("plain2", 0).optim == cpu.student.plain
+    # assistants and students in their regime, at their method's tuned rate (teachers keep the regime's)
+    kd_rate, alone_rate = cpu.tuning.lr("kd", "plain2"), cpu.tuning.lr("scratch", "plain2")
+    assert ta.data == cpu.assistant.data and ta.optim == replace(cpu.assistant.plain, lr=kd_rate)
+    assert takd.data == cpu.student.data and takd.optim == replace(cpu.student.plain, lr=kd_rate)
+    assert not ta.data.augment and not takd.data.augment
+    assert recipes_for("cpu").scratch("plain2", 0).optim == replace(cpu.student.plain, lr=alone_rate)
     assert recipes_for("cpu").scratch("plain4", 0, role="assistant").data == ta.data
     # DGKD's TAs are assistants too; the first one is TAKD's TA (one training, one address)
     dense = recipes_for("cpu").dgkd(["plain10", "plain6", "plain4", "plain2"], 0)

@@ -75,7 +75,7 @@ def main() -> None:
             scores = {}
             for lr in GRID:
                 vals = [store.get(at_rate(make(s), lr)).history["epochs"][-1]["val_acc"] for s in args.seeds]
-                scores[lr] = round(mean_std(vals)[0], 6)  # accuracies of 1,000 images: ties are exact
+                scores[lr] = round(mean_std(vals)[0], 3)  # % of 1,000 images, stored as float32: ties are exact
                 print(f"{family} {method} lr {lr}: validation {scores[lr]:.2f} "
                       f"({', '.join(f'{v:.2f}' for v in vals)})", flush=True)
             best = max(GRID, key=lambda lr: (scores[lr], -lr))
