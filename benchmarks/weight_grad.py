@@ -10,7 +10,6 @@ a median over `--steps` calls after a warm-up. Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import time
 from unittest import mock
 
 import torch
@@ -19,20 +18,10 @@ import torch.nn.functional as F
 from takdlib.machine import cpu_model, native_bf16
 from takdlib.models import build_model, conv
 from takdlib.models.plain import PLAIN_SPECS
+from step_profile import timed  # median seconds of a call over steps, after a warm-up
 from takdlib.precision import AUTOCAST_DTYPES, autocast
 
 BATCH = 128
-
-
-def median_seconds(fn, steps: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def layer_shapes() -> list[tuple[int, int, int]]:
@@ -62,7 +51,7 @@ def weight_grad_ms(in_ch: int, out_ch: int, side: int, dtype: torch.dtype, steps
     def matmul():
         return g.permute(0, 2, 3, 1).reshape(-1, out_ch).t() @ conv.patches(x)  # (O, 9C): the weight gradient
 
-    return 1000 * median_seconds(onednn, steps), 1000 * median_seconds(matmul, steps)
+    return 1000 * timed(onednn, steps), 1000 * timed(matmul, steps)
 
 
 def step_ms(name: str, precision: str, steps: int, matmul_grad: bool) -> float:
@@ -82,7 +71,7 @@ def step_ms(name: str, precision: str, steps: int, matmul_grad: bool) -> float:
             loss.backward()
             opt.step()
 
-    return 1000 * median_seconds(step, steps)
+    return 1000 * timed(step, steps)
 
 
 def main() -> None:
