@@ -12,7 +12,7 @@ figures: setup
 test: setup
 	$(PYTHON) -m pytest -q --durations=10  # the ten slowest tests, each under a minute
 
-book: setup  # a static HTML site of the committed executed notebooks, in site/
+book: setup  # the committed executed notebooks as a book (Sphinx, MyST-NB, the book theme), in site/
 	$(PYTHON) -m takdlib.book
 
 setup: $(STAMP)

@@ -1,104 +1,123 @@
-"""`make book`: one static HTML site from the committed executed notebooks, for readers without Python.
+"""`make book`: the committed executed notebooks as a book, built by Sphinx with MyST-NB and the book theme.
 
 python -m takdlib.book [--out site]
 
-nbconvert (installed with papermill and JupyterLab) renders each executed notebook in results/notebooks/ as
-a page, figures inline, titled by the notebook's heading, with links to the index and the previous and next
-pages; the index holds the claims table (results/claims.md), a gallery of figures/ (each figure linking to the
-page of the notebook that drew it) and the instructors' guide (notebooks/INSTRUCTORS.md). No builder of our own
-beyond that.
+The sources are staged in a temporary folder (the executed notebooks, never re-executed; an index with the
+figures; the claims table, results/claims.md; the instructors' guide, notebooks/INSTRUCTORS.md) beside a conf.py
+written from `CONFIG`. Formulas are typeset by the MathJax that sphinx-mathjax-offline bundles, and Sphinx's
+search runs from files, so the site makes no request off the machine.
 """
 from __future__ import annotations
 
 import argparse
-import html
-import re
 import shutil
+import tempfile
 from pathlib import Path
-
-import mistune
-import nbformat
-from nbconvert import HTMLExporter
 
 from .locations import REPO_ROOT
 
-_NAV_BOX = "max-width:1100px;margin:1em auto;padding:0 1em;font-family:system-ui,sans-serif"
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # "offline": nbconvert's lab template without CDN scripts
+CONFIG = {
+    "project": "takdlib",
+    "author": "the takdlib developers",
+    "html_title": "takdlib: teacher-assistant knowledge distillation, reproduced",
+    "extensions": ["myst_nb", "sphinx-mathjax-offline"],  # the second copies MathJax into _static
+    "myst_enable_extensions": ["dollarmath", "amsmath"],
+    "nb_execution_mode": "off",  # the evidence run executed them; the book only shows them
+    "nb_render_markdown_format": "myst",  # Markdown outputs hold claims tables, which CommonMark leaves as text
+    # a widget's view needs ipywidgets' JavaScript from a CDN: show its text fallback instead
+    "nb_mime_priority_overrides": [("html", "application/vnd.jupyter.widget-view+json", None)],
+    "html_theme": "sphinx_book_theme",
+    "html_theme_options": {"show_toc_level": 2, "home_page_in_toc": True, "use_download_button": False},
+    "html_context": {"default_mode": "light"},  # else the theme logs an error where a file: page has no setting
+    "html_show_sourcelink": False,
+    "html_last_updated_fmt": None,
+    "html_static_path": ["_static"],
+    "html_css_files": ["takdlib.css"],
+    "exclude_patterns": ["_build"],
+}
+# the claims table has six wide columns: let articles use the window, in a smaller type
+STYLE = """.bd-page-width{max-width:100%}.bd-main .bd-content .bd-article-container{max-width:100%}
+.bd-article table{font-size:0.85em}"""
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
-.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1em}
-nav{font-size:0.9em;margin:0.5em 0 1em}nav a{margin-right:1.2em}
-.gallery figure{margin:0}.gallery img{width:100%;border:1px solid #ddd}figcaption{font-size:0.85em}"""
 
+def notebook_title(path: Path) -> str:
+    """The first level-one heading of a notebook (its page title), else its file name."""
+    import nbformat
 
-def notebook_title(nb) -> str:
-    for cell in nb.cells:
+    for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
-    return "notebook"
+    return path.stem
 
 
-def navigation(stems: list[str], titles: dict[str, str], here: str | None) -> str:
-    """Links to the index, the instructors' guide, and the pages before and after `here` (None: the index)."""
-    links = ['<a href="index.html">index</a>', '<a href="instructors.html">instructors\' guide</a>']
-    if here in stems:
-        i = stems.index(here)
-        if i > 0:
-            links.append(f'<a href="{stems[i - 1]}.html">← {html.escape(titles[stems[i - 1]])}</a>')
-        if i + 1 < len(stems):
-            links.append(f'<a href="{stems[i + 1]}.html">{html.escape(titles[stems[i + 1]])} →</a>')
-    return f"<nav>{' '.join(links)}</nav>"
+def titled(path: Path | None, title: str) -> str:
+    """A Markdown file's text as a book page: with a level-one heading (`title` where it has none)."""
+    text = path.read_text() if path and path.exists() else "Not written yet.\n"
+    return text if text.startswith("# ") else f"# {title}\n\n{text}"
 
 
-def _after_body(page: str, insert: str) -> str:
-    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + insert, page, count=1)
+def index_page(stems: list[str], titles: dict[str, str], figures: list[str]) -> str:
+    """The book's first page (MyST): what it is, the table of contents, and every figure linked to its notebook."""
+    gallery = []
+    for name in figures:
+        source = next((stem for stem in stems if name.startswith(stem)), None)
+        caption = f"{Path(name).stem} · [{titles[source]}]({source}.ipynb)" if source else Path(name).stem
+        gallery.append(f"```{{figure}} figures/{name}\n:width: 100%\n:alt: {Path(name).stem}\n\n{caption}\n```\n")
+    toc = "\n".join([*stems, "claims", "instructors"])
+    return f"""# takdlib: teacher-assistant knowledge distillation, reproduced
+
+The executed notebooks of the committed `cpu` run, one page each, with the claims table that tests every paper
+claim against a rule written before the evidence, and a guide for instructors.
+
+```{{toctree}}
+:maxdepth: 1
+
+{toc}
+```
+
+## Figures
+
+{chr(10).join(gallery)}"""
+
+
+def stage(src: Path, notebooks: Path, figures: Path, results: Path, guide: Path | None) -> list[str]:
+    """Write the book's sources into `src`; the page names, in reading order."""
+    paths = sorted(notebooks.glob("*.ipynb"))
+    if not paths:
+        raise SystemExit(f"no executed notebooks in {notebooks}: run ./run_all.sh --profile cpu first")
+    (src / "figures").mkdir(parents=True)
+    for path in paths:
+        shutil.copy2(path, src / path.name)
+    pngs = sorted(png.name for png in figures.glob("*.png"))
+    for name in pngs:
+        shutil.copy2(figures / name, src / "figures" / name)
+    stems = [path.stem for path in paths]
+    titles = {path.stem: notebook_title(path) for path in paths}
+    (src / "index.md").write_text(index_page(stems, titles, pngs))
+    (src / "claims.md").write_text(titled(results / "claims.md", "Claims: paper vs ours vs verdict"))
+    (src / "instructors.md").write_text(titled(guide, "A guide for instructors"))
+    (src / "_static").mkdir()
+    (src / "_static" / "takdlib.css").write_text(STYLE)
+    (src / "conf.py").write_text("".join(f"{key} = {value!r}\n" for key, value in CONFIG.items()))
+    return ["index", *stems, "claims", "instructors"]
 
 
 def build(out: Path, notebooks: Path, figures: Path, results: Path, guide: Path | None = None) -> list[Path]:
-    """Write the site into `out` (replaced); returns the pages written, index first."""
-    if not sorted(notebooks.glob("*.ipynb")):
-        raise SystemExit(f"no executed notebooks in {notebooks}: run ./run_all.sh --profile cpu first")
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "figures").mkdir(parents=True)
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
-    pages, titles = [], {}
-    read = {path.stem: nbformat.read(path, as_version=4) for path in sorted(notebooks.glob("*.ipynb"))}
-    titles = {stem: notebook_title(nb) for stem, nb in read.items()}
-    stems = list(read)
-    for stem, nb in read.items():
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": titles[stem]}})
-        nav = navigation(stems, titles, stem)
-        (out / f"{stem}.html").write_text(_after_body(body, f'<div style="{_NAV_BOX}">{nav}</div>'))
-        pages.append(out / f"{stem}.html")
-    gallery = []
-    for png in sorted(figures.glob("*.png")):
-        shutil.copy2(png, out / "figures" / png.name)
-        source = next((stem for stem in titles if png.stem.startswith(stem)), None)
-        link = f'<a href="{source}.html">{html.escape(titles[source])}</a>' if source else ""
-        gallery.append(f'<figure><a href="figures/{png.name}"><img src="figures/{png.name}" alt="{png.stem}"></a>'
-                       f"<figcaption>{png.stem} · {link}</figcaption></figure>")
-    guide_html = mistune.html(guide.read_text()) if guide and guide.exists() else "<p>no guide yet</p>"
-    (out / "instructors.html").write_text(f"""<!doctype html><html><head><meta charset="utf-8">
-<title>takdlib: a guide for instructors</title><style>{STYLE}</style></head><body>
-{navigation(stems, titles, None)}{guide_html}</body></html>""")
-    pages.append(out / "instructors.html")
-    claims = results / "claims.md"
-    claims_html = mistune.html(claims.read_text()) if claims.exists() else "<p>no claims table yet</p>"
-    index = f"""<!doctype html><html><head><meta charset="utf-8"><title>takdlib: the evidence</title>
-<style>{STYLE}</style></head><body>
-{navigation(stems, titles, None)}
-<h1>takdlib — teacher-assistant knowledge distillation, reproduced</h1>
-<p>The executed notebooks of the committed <code>cpu</code> run, one page each:</p>
-<ul>{''.join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>' for stem, title in titles.items())}</ul>
-<h2>Figures</h2><div class="gallery">{''.join(gallery)}</div>
-{claims_html}
-</body></html>"""
-    (out / "index.html").write_text(index)
-    return [out / "index.html", *pages]
+    """Build the site into `out` (replaced); returns its pages, index first. A Sphinx warning fails the build."""
+    from sphinx.cmd.build import build_main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        pages = stage(src, notebooks, figures, results, guide)
+        if out.exists():
+            shutil.rmtree(out)
+        status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-d", str(Path(tmp) / "doctrees"),
+                             str(src), str(out)])
+    if status:
+        raise SystemExit(f"sphinx-build failed (status {status}): its warnings are printed above")
+    return [out / f"{page}.html" for page in pages]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,5 @@
-"""make book: every page there, every link and image resolving, no error output; executed notebooks scrubbed."""
+"""make book (Sphinx + MyST-NB): every page there, every link and image resolving, no error output; executed
+notebooks scrubbed. tests/test_site.py opens the same book in Chromium."""
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ def executed_notebook(path: Path, title: str, with_error: bool = False) -> Path:
     cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"store {REPO_ROOT}/artifacts\n")]
     if with_error:
         cells[1].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[]))
-    nb = nbformat.v4.new_notebook(cells=cells)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
     nb.metadata["papermill"] = {"input_path": f"{REPO_ROOT}/notebooks/{path.name}", "output_path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -41,18 +42,18 @@ def test_the_book_has_every_page_link_and_image(tmp_path):
     guide = tmp_path / "INSTRUCTORS.md"
     guide.write_text("# For instructors\n\nRun 01 first.\n")
     pages = build(tmp_path / "site", notebooks, figures, tmp_path / "results", guide)
-    assert [p.name for p in pages] == ["index.html", "01_x.html", "02_x.html", "instructors.html"]
-    index = pages[0].read_text()
-    for page in pages:  # every page: its links and images exist, the index and the guide a click away
-        targets = re.findall(r'(?:href|src)="([^"#:]+)"', page.read_text())
-        assert {"index.html", "instructors.html"} <= set(targets), page.name
+    names = ["index.html", "01_x.html", "02_x.html", "claims.html", "instructors.html"]
+    assert [p.name for p in pages] == names
+    for page in pages:  # every page: its links and images exist, every other page a click away (the sidebar)
+        targets = re.findall(r'(?:href|src)="([^"#:?]+)', page.read_text())
+        assert set(names) - {page.name} <= set(targets), page.name
         assert all((tmp_path / "site" / t).exists() for t in targets), (page.name, targets)
     first, second = pages[1].read_text(), pages[2].read_text()
-    assert "<title>01 · the x notebook</title>" in first
-    assert 'href="02_x.html"' in first and 'href="01_x.html"' in second  # next, previous
-    assert "Run 01 first." in pages[3].read_text()
-    assert "01 · the x notebook" in index and "<table>" in index and "reproduced" in index
-    assert 'href="01_x.html"' in index  # the figure links to the notebook that drew it
+    assert re.search(r"<title>01 · the x notebook\b", first)
+    assert 'class="right-next"' in first and 'href="02_x.html"' in first and 'href="01_x.html"' in second
+    assert "Run 01 first." in pages[4].read_text()
+    assert "<table" in pages[3].read_text() and "reproduced" in pages[3].read_text()
+    assert 'href="01_x.html"' in pages[0].read_text()  # the figure links to the notebook that drew it
 
 
 def test_the_committed_book_sources_have_no_error_outputs():
