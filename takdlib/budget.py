@@ -62,10 +62,17 @@ def _concrete(arch: str, profile: Profile) -> str:
     return profile.resnet_chain[int(arch[len("resnet_chain["):-1])] if arch.startswith("resnet_chain[") else arch
 
 
+def _kept_from_a_whole_run(folder: Path) -> bool:
+    """An early stop the store took from its whole run's kept epochs (`Store`): stored, but never trained."""
+    meta = folder / "meta.json"
+    return meta.exists() and "stopped_from" in json.loads(meta.read_text())
+
+
 def census(store_root: str | Path, profile: str) -> Counter:
     """Entry -> number of trainings per seed, from every model of `profile` in a store."""
     p = get_profile(profile)
-    recipes = [recipe_from_dict(json.loads(f.read_text())) for f in stored_files(store_root, "recipe.json")]
+    recipes = [recipe_from_dict(json.loads(f.read_text())) for f in stored_files(store_root, "recipe.json")
+               if not _kept_from_a_whole_run(f.parent)]
     # a seed's further students (Recipes.student_seeds) are left out: `trainings` adds the target profile's
     recipes = [r for r in recipes if r.profile == profile and r.seed < STUDENT_SEED_STRIDE]
     if not recipes:

@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +30,7 @@ from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_t
                     verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
-from .train import fixed_guide_logits, has_fixed_guide_logits, reproducible, train
+from .train import fixed_guide_logits, has_fixed_guide_logits, kept_point, reproducible, stopped_early, train
 
 
 
@@ -195,20 +195,43 @@ class Store:
             with open(log_file, "a") as f:
                 f.write(line + "\n")
 
-        model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
-                               self.device, self.log, self.guide_logits(recipe), epoch_line)
+        point, whole = self._kept_point_for(recipe)
+        if point is not None:  # an early stop of a stored whole run: its weights after that epoch, not trained again
+            model, history = stopped_early(recipe, self.split(recipe.data), point, self.device)
+        else:
+            model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
+                                   self.device, self.log, self.guide_logits(recipe), epoch_line,
+                                   keep=folder if keeps_epochs(recipe) else None)
         atomic_torch_save(model.state_dict(), folder / "model.pt")
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
         meta = dict(address=address, description=recipe.short(), arch=recipe.arch, method=recipe.method.name,
                     seed=recipe.seed, profile=recipe.profile, dataset=recipe.data.dataset,
                     sha256=sha256_file(folder / "model.pt"), trained_at=time.strftime("%Y-%m-%d %H:%M:%S"),
-                    wall_seconds=time.time() - started, device=str(self.device), **history["summary"])
+                    wall_seconds=time.time() - started, device=str(self.device), **history["summary"],
+                    **({} if whole is None else {"stopped_from": whole}))
         atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))  # written last: marks completion
         discard(folder / "partial.pt")
         s = history["summary"]
-        self.log(f"trained {recipe.short()}: test {s['final_test_acc']:.1f}% after {len(history['epochs'])} epochs, "
-                 f"{meta['wall_seconds']:.0f} s (each epoch: {log_file})")
+        how = "trained" if whole is None else "kept from its whole run (not trained again)"
+        self.log(f"{how} {recipe.short()}: test {s['final_test_acc']:.1f}% after {len(history['epochs'])} epochs, "
+                 f"{meta['wall_seconds']:.0f} s" + ("" if whole else f" (each epoch: {log_file})"))
         return Trained(model, history, recipe, address, folder)
+
+    def _kept_point_for(self, recipe: Recipe) -> tuple[dict | None, str | None]:
+        """For an early-stopped recipe whose whole run is stored with its epochs kept: the kept point after its
+        last epoch and the whole run's address; else (None, None)."""
+        if not recipe.optim.stop_after:
+            return None, None
+        whole = replace(recipe, optim=replace(recipe.optim, stop_after=None))
+        path = kept_point(self.path(whole), recipe.optim.stop_after)
+        if not (self.has(whole) and path.exists()):
+            return None, None
+        try:
+            return verified_torch_load(path, map_location=self.device, weights_only=False), self.address(whole)
+        except CorruptFile as err:
+            self.log(f"WARNING: {err}; training {recipe.short()} instead")
+            discard(path)
+            return None, None
 
     # index ------------------------------------------------------------------------------------
     def index(self) -> list[dict]:
@@ -227,11 +250,20 @@ CHECKPOINT_COPIES = 6
 ROOM_MARGIN_BYTES = 256 * 2**10  # the logs, the history and the recipe beside them
 
 
+def keeps_epochs(recipe: Recipe) -> bool:
+    """Whether the store keeps a training's state after each epoch (`train.kept_point`): a teacher's whole run,
+    so that its early stops (`recipes.early_stopped`, Cho & Hariharan's early-stopped teacher) cost no training.
+    A point holds the weights twice (the model's and the validation-selected state's)."""
+    return recipe.role == "teacher" and not recipe.optim.stop_after
+
+
 def room_needed(recipe: Recipe, num_classes: int) -> int:
-    """Bytes a training of `recipe` writes into its folder at most at once: its checkpoints, with a margin."""
+    """Bytes a training of `recipe` writes into its folder at most at once: its checkpoints and kept epochs,
+    with a margin."""
     model = build_model(recipe.arch, num_classes)
     size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
-    return CHECKPOINT_COPIES * size + ROOM_MARGIN_BYTES
+    kept = 2 * (recipe.optim.epochs - 1) * size if keeps_epochs(recipe) else 0
+    return CHECKPOINT_COPIES * size + kept + ROOM_MARGIN_BYTES
 
 
 def check_room(folder: Path, recipe: Recipe, num_classes: int) -> None:

@@ -107,7 +107,8 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
           checkpoint: Path | None = None, device: str | torch.device = "cpu",
           log: Callable[[str], None] = print,
           guide_logits: list[torch.Tensor] | None = None,
-          epoch_log: Callable[[str], None] | None = None) -> tuple[nn.Module, dict]:
+          epoch_log: Callable[[str], None] | None = None,
+          keep: Path | None = None) -> tuple[nn.Module, dict]:
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
 
     guide_logits: each guide's `predict` logits (N, classes) on split.train_x, where the recipe trains on fixed
@@ -118,6 +119,8 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     mean per image, val_acc, test_acc, test_loss, lr, seconds; test_* None on epochs the test set was not scored) plus a summary (final,
     validation-selected and best-test accuracies, in %).
     If `checkpoint` is given, the state after every epoch is written there and training resumes from it.
+    If `keep` (a folder) is given, what an early stop after each epoch but the last needs is kept there
+    (`kept_point`), so that `stopped_early` makes the early-stopped model without training it again.
     log takes what a reader should see (resumes, warnings); epoch_log the line of every epoch (default: log).
     """
     if split.input_std != recipe.data.input_std:
@@ -125,7 +128,33 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
                          f"given is normalised to {split.input_std}: use the split of its DataSpec (Store.split)")
     device = resolve_device(device)
     with reproducible(device), own_stream(device):
-        return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits, epoch_log or log)
+        return _train(recipe, split, guides, init_state, checkpoint, device, log, guide_logits, epoch_log or log,
+                      keep)
+
+
+def kept_point(folder: Path, epoch: int) -> Path:
+    """Where a training that keeps its epochs (`train(keep=folder)`) left the state after `epoch` (1-based)."""
+    return Path(folder) / f"kept_epoch{epoch}.pt"
+
+
+def stopped_early(recipe: Recipe, split: Split, point: dict, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """What `train(recipe)` returns for a recipe stopped after epoch k (`Optim.stop_after`), from the whole run's
+    kept point after epoch k: the same weights and epochs, the last epoch scored on the test set as a stopped run
+    scores it. (The whole run may have taken epoch k's weights as its validation-selected state; then epoch k is
+    the stopped run's selection too, so the kept state serves both.)"""
+    device = resolve_device(device)
+    model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
+    model.load_state_dict(point["model"])
+    history = [dict(h) for h in point["history"]]
+    if len(history) != recipe.optim.stop_after:
+        raise ValueError(f"a point after epoch {len(history)} cannot make {recipe.short()}")
+    with reproducible(device), own_stream(device):
+        history[-1]["test_acc"], history[-1]["test_loss"] = evaluate(
+            model, split.test_x, split.test_y, split.input_std, recipe.optim.precision)
+        if not recipe.optim.test_every_epoch:
+            _score_validation_selected(history, point["best_val_state"], recipe, split, device)
+    model.eval()
+    return model, {"epochs": history, "summary": summarize(history)}
 
 
 def compiled(model: nn.Module, device: torch.device) -> nn.Module:
@@ -178,7 +207,8 @@ def own_stream(device: torch.device):
 
 def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkpoint: Path | None,
            device: torch.device, log: Callable[[str], None],
-           guide_logits: list[torch.Tensor] | None, epoch_log: Callable[[str], None]) -> tuple[nn.Module, dict]:
+           guide_logits: list[torch.Tensor] | None, epoch_log: Callable[[str], None],
+           keep: Path | None = None) -> tuple[nn.Module, dict]:
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.arch, split.num_classes).to(device, memory_format=torch.channels_last)
     if init_state is not None:
@@ -274,6 +304,9 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
                                "optimizer": opt.state_dict(), "history": history, "epoch": epoch + 1,
                                "best_val_state": best_val_state,
                                **({} if scaler is None else {"scaler": scaler.state_dict()})}, checkpoint)
+        if keep is not None and not last:
+            atomic_torch_save({"model": model.state_dict(), "history": history, "best_val_state": best_val_state},
+                              kept_point(keep, epoch + 1))
         # logged once the epoch's resume point is on disk
         scored = "" if test_acc is None else f" test {test_acc:.1f}%"
         epoch_log(f"{recipe.short()} | epoch {epoch + 1}/{o.epochs_run} loss {train_loss:.3f} "

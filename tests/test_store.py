@@ -206,3 +206,43 @@ def test_a_copied_store_is_reused_not_retrained(env, jpeg_archive, monkeypatch):
     copy = Store(env / "class" / "copy", jpeg_archive, log=lambda _: None)
     assert all(torch.equal(a, b) for a, b in zip(weights(trained.model), weights(copy.get(recipe).model)))
     assert copy.derived(recipe, "answer", {"n": 1}, lambda: pytest.fail("recomputed"))["value"].item() == 42.0
+
+
+def test_an_early_stopped_teacher_is_kept_from_its_whole_run_not_trained_again(env, jpeg_archive, monkeypatch):
+    """A teacher's whole run keeps each epoch's state; its early stop is then that state, scored as a stopped run
+    scores it: the same weights, epochs and accuracies as the stopped run trained on its own, bitwise."""
+    from takdlib.budget import census
+    from takdlib.recipes import early_stopped
+    from takdlib.train import kept_point
+
+    whole = tiny(recipes_for("smoke").teacher("plain4", 0), epochs=4)
+    stopped = early_stopped(whole, 2)
+    store = Store(env / "store", jpeg_archive, log=lambda _: None)
+    store.get(whole)
+    assert [kept_point(store.path(whole), k).exists() for k in (1, 2, 3, 4)] == [True, True, True, False]
+    alone = Store(env / "alone", jpeg_archive, log=lambda _: None).get(stopped)  # no whole run there: trained
+    assert not list((env / "alone").rglob("kept_epoch*.pt"))  # a stopped run keeps nothing
+    logs = []
+    monkeypatch.setattr(store_mod, "train", lambda *a, **k: pytest.fail("trained an early stop of a stored run"))
+    kept = Store(env / "store", jpeg_archive, log=logs.append).get(stopped)
+    assert logs[-1].startswith("kept from its whole run (not trained again) plain4")
+    assert all(torch.equal(a, b) for a, b in zip(weights(kept.model), weights(alone.model)))
+    untimed = lambda epochs: [{k: v for k, v in h.items() if k != "seconds"} for h in epochs]  # noqa: E731
+    assert untimed(kept.history["epochs"]) == untimed(alone.history["epochs"])
+    assert {k: v for k, v in kept.summary.items() if k != "train_seconds"} == \
+        {k: v for k, v in alone.summary.items() if k != "train_seconds"}
+    assert sum(census(env / "store", "smoke").values()) == 1  # the census counts the whole run only
+
+
+def test_a_damaged_kept_epoch_is_reported_and_the_early_stop_trained(env, jpeg_archive):
+    from takdlib.recipes import early_stopped
+    from takdlib.train import kept_point
+
+    whole = tiny(recipes_for("smoke").teacher("plain4", 0), epochs=3)
+    logs = []
+    store = Store(env / "store", jpeg_archive, log=logs.append)
+    store.get(whole)
+    kept_point(store.path(whole), 1).write_bytes(b"damaged")
+    stopped = store.get(early_stopped(whole, 1))
+    assert any(line.startswith("WARNING:") and "kept_epoch1.pt" in line for line in logs)
+    assert logs[-1].startswith("trained plain4") and len(stopped.history["epochs"]) == 1

@@ -35,7 +35,14 @@ def main() -> None:
     parser.add_argument("--census-of", nargs=2, metavar=("STORE", "PROFILE"),
                         help="count the trainings of PROFILE's models in STORE instead of the committed census, "
                              "e.g. a smoke run's store: every notebook as the code is now")
+    parser.add_argument("--speed-up", nargs="+", default=[], metavar="ARCH=RATIO",
+                        help="training-step speed-ups measured since RATES, e.g. the matmul weight gradient's "
+                             "plain10=1.32 plain8=1.04 (benchmarks/RESULTS.md, 'Speed for the regime')")
     args = parser.parse_args()
+    rates = dict(RATES)
+    for item in args.speed_up:
+        arch, ratio = item.split("=")
+        rates[arch] *= float(ratio)
     if args.census_of:
         source, counts = args.census_of[1], budget.census(*args.census_of)
     else:
@@ -48,9 +55,9 @@ def main() -> None:
     for label, name in rows:
         trs = budget.trainings(counts, source, name)
         regime = get_profile(name).teacher
-        teach = sum(budget.seconds(t, RATES) for t in trs
+        teach = sum(budget.seconds(t, rates) for t in trs
                     if t.images == (regime.data_for(t.arch).train_per_class or 4900) * 10 and t.augment)
-        total = sum(budget.seconds(t, RATES) for t in trs)
+        total = sum(budget.seconds(t, rates) for t in trs)
         print(f"| {label} | {len(trs)} | {teach:,.0f} | {total - teach:,.0f} | {total:,.0f} |")
 
 
