@@ -97,7 +97,8 @@ def spent(store_root: str | Path, since: float, until: float) -> dict:
     """Where the seconds of a stretch of a run went, from what the store wrote in it (file times in [since,
     until], seconds since the epoch): {"train": {role: {arch: seconds}}, "trained": models, "compile": seconds of
     those trainings spent compiling their steps (`Optim.compile`; part of "train"), "derived": seconds computing
-    values from models (test logits, loss surfaces)}. Trainings on Dask workers count as theirs."""
+    values from models (guides' logits for their students, test logits, loss surfaces)}. Trainings on Dask
+    workers count as theirs."""
     from .files import verified_torch_load
 
     train: dict[str, dict[str, float]] = {}

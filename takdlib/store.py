@@ -188,6 +188,9 @@ class Store:
         atomic_write_text(folder / "recipe.json", json.dumps(recipe.as_dict(), indent=1, sort_keys=True))
         with open(folder / "trainings.jsonl", "a") as f:  # one line per training started: how often, where
             f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time())) + "\n")
+        point, whole = self._kept_point_for(recipe)
+        # the guides' logits are values derived from other models, timed as such (`budget.spent`), not as training
+        guide_logits = None if point is not None else self.guide_logits(recipe)
         started = time.time()
         log_file = folder / "train.log"  # every epoch's line: the notebook shows one line per model
 
@@ -195,12 +198,11 @@ class Store:
             with open(log_file, "a") as f:
                 f.write(line + "\n")
 
-        point, whole = self._kept_point_for(recipe)
         if point is not None:  # an early stop of a stored whole run: its weights after that epoch, not trained again
             model, history = stopped_early(recipe, self.split(recipe.data), point, self.device)
         else:
             model, history = train(recipe, self.split(recipe.data), guides, init_state, folder / "partial.pt",
-                                   self.device, self.log, self.guide_logits(recipe), epoch_line,
+                                   self.device, self.log, guide_logits, epoch_line,
                                    keep=folder if keeps_epochs(recipe) else None)
         atomic_torch_save(model.state_dict(), folder / "model.pt")
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
