@@ -10,7 +10,7 @@ figures: setup
 	PYTHON=$(PYTHON) ./run_all.sh --profile $(PROFILE)
 
 test: setup
-	$(PYTHON) -m pytest -q --durations=10  # the ten slowest tests, each under a minute
+	$(PYTHON) -m pytest -q -n auto --durations=10  # a test process per core; the ten slowest tests
 
 book: setup  # the committed executed notebooks as a book (Sphinx, MyST-NB, the book theme), in site/
 	$(PYTHON) -m takdlib.book

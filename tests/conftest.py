@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")  # plain pytest draws off-screen; papermill runs keep their inline backend
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of several test processes: one thread each (and its children's)
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
