@@ -10,7 +10,7 @@ figures: setup
 	PYTHON=$(PYTHON) ./run_all.sh --profile $(PROFILE)
 
 test: setup
-	$(PYTHON) -m pytest -q -n auto --durations=10  # a test process per core; the ten slowest tests
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup --durations=10  # a test process per core; the ten slowest
 
 book: setup  # the committed executed notebooks as a book (Sphinx, MyST-NB, the book theme), in site/
 	$(PYTHON) -m takdlib.book

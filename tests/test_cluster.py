@@ -152,6 +152,7 @@ def free_port() -> int:
 
 
 @pytest.mark.usefixtures("real_cifar10")
+@pytest.mark.xdist_group("longest")  # `make test`: the two longest tests one after the other, not side by side
 def test_a_scheduler_and_two_workers_run_the_smoke_profile(env, tmp_path):
     """The multi-machine recipe, rehearsed on localhost: `dask scheduler`, two `dask worker`s, run_all.sh."""
     port = free_port()

@@ -102,6 +102,7 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
         assert split["trained"] > 0 and "plain10" in split["train"]["teacher"]
 
 
+@pytest.mark.xdist_group("longest")  # `make test`: the two longest tests one after the other, not side by side
 def test_a_notebook_runs_on_cifar100(tmp_path):
     """A notebook on CIFAR-100 files in the real format (05: the plain CNNs in their CIFAR-100 form). Its kernel
     gets two threads where the suite runs one per process (`make test` on two cores): it is the suite's longest."""
