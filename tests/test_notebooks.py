@@ -104,12 +104,10 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
 
 @pytest.mark.xdist_group("longest")  # `make test`: the two longest tests one after the other, not side by side
 def test_a_notebook_runs_on_cifar100(tmp_path):
-    """A notebook on CIFAR-100 files in the real format (05: the plain CNNs in their CIFAR-100 form). Its kernel
-    gets two threads where the suite runs one per process (`make test` on two cores): it is the suite's longest."""
+    """A notebook on CIFAR-100 files in the real format (05: the plain CNNs in their CIFAR-100 form)."""
     root = write_cifar100(tmp_path / "c100", train_per_class=30, test_per_class=20)
     result = run_all("--profile", "smoke", "--only", "05_distilled_ta", "-p", "dataset", "cifar100", "-p", "data",
-                     str(root), "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"),
-                     env_extra={"OMP_NUM_THREADS": "2"})
+                     str(root), "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     payload = json.loads((tmp_path / "out" / "results" / "05_distilled_ta.json").read_text())
     assert payload["dataset"] == "cifar100" and payload["models"]
