@@ -137,7 +137,8 @@ def kept_point(folder: Path, epoch: int) -> Path:
     return Path(folder) / f"kept_epoch{epoch}.pt"
 
 
-def stopped_early(recipe: Recipe, split: Split, point: dict, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def stopped_early(recipe: Recipe, split: Split, point: dict,
+                  device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """What `train(recipe)` returns for a recipe stopped after epoch k (`Optim.stop_after`), from the whole run's
     kept point after epoch k: the same weights and epochs, the last epoch scored on the test set as a stopped run
     scores it. (The whole run may have taken epoch k's weights as its validation-selected state; then epoch k is
