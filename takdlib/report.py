@@ -74,11 +74,15 @@ def verdict(claims: list[dict], part: str) -> str:
     return row(claims, part)["verdict"]
 
 
+TWIN_COLUMN = "fp32 twin"
+TWIN_FILE = "fp32_twin.json"  # beside a run's results: its fp32 twin's rows (`python -m takdlib.report --twin`)
+
+
 def _results(results_dir: str | Path) -> list[tuple[Path, dict]]:
     """Every notebook's results file under results_dir, parsed; a file that cannot be read is named."""
     out = []
     for path in sorted(Path(results_dir).glob("*.json")):
-        if path.name == "manifest.json" or path.name == "census.json":
+        if path.name in ("manifest.json", "census.json", TWIN_FILE):
             continue
         try:
             out.append((path, json.loads(path.read_text())))
@@ -115,40 +119,79 @@ def format_claims(rows: list[dict]) -> str:
                       counts_text(rows)])
 
 
-def claims_markdown_file(rows: list[dict], rule: str = VERDICT_RULE) -> str:
+
+
+def claims_markdown_file(rows: list[dict], rule: str = VERDICT_RULE, twin: list[dict] | None = None) -> str:
     """The whole claims table as a Markdown document (results/claims.md), generated, never typed: the rule
-    the rows were judged by, the counts per kind of row, then one table per kind."""
+    the rows were judged by, the counts per kind of row, then one table per kind. `twin`: the rows of the same
+    design and seeds run in fp32 (`cpu_fp32`), whose verdict then stands beside each: a row where the two differ
+    moves with precision."""
     words = "; ".join(f"{k}: {' / '.join(w)}" for k, w in KINDS.items())
     lines = ["# Claims: paper vs ours vs verdict", "", rule, "",
              f"Three kinds of row, each with its own words ({words}); the rules are `takdlib.claims`.", "",
              counts_text(rows) + ".", ""]
+    if twin is not None:
+        rows, agree, compared = beside(rows, twin, TWIN_COLUMN)
+        lines += [f"Beside each verdict, the fp32 twin's: the same design on the same seeds in fp32. {agree} of "
+                  f"{compared} rows agree; a row where they differ is fragile to precision.", ""]
     for title, mine in _by_kind(rows):
         columns, titles = _columns(mine)
+        if twin is not None:
+            at = columns.index("verdict") + 1
+            columns, titles = [*columns[:at], TWIN_COLUMN, *columns[at:]], [*titles[:at], TWIN_COLUMN, *titles[at:]]
         lines += [f"## {title.capitalize()}", "", *_table(mine, ["notebook", *columns], ["notebook", *titles]), ""]
     return "\n".join(lines)
 
 
+def seeds_of(results_dir: str | Path) -> set[tuple[int, ...]]:
+    """The seeds every notebook's results under results_dir were made on (one set when they are one run's)."""
+    return {tuple(payload.get("seeds", ())) for _, payload in _results(results_dir)}
+
+
 def claims_file_for(results_dir: str | Path) -> str:
-    """results/claims.md as the results under results_dir make it."""
-    return claims_markdown_file(claims_table(results_dir), recorded_rule(results_dir))
+    """results/claims.md as the results under results_dir make it, with the fp32 twin's verdicts beside them
+    where the results hold its rows (TWIN_FILE)."""
+    twin_file = Path(results_dir) / TWIN_FILE
+    twin = json.loads(twin_file.read_text())["claims"] if twin_file.exists() else None
+    return claims_markdown_file(claims_table(results_dir), recorded_rule(results_dir), twin)
+
+
+def keep_twin(results_dir: str | Path, twin_dir: str | Path) -> Path:
+    """Copy the claims of a run's fp32 twin (results under twin_dir) into results_dir's TWIN_FILE, so that its
+    claims.md sets them beside each verdict. ValueError if the twin ran other seeds: then no row is like its twin."""
+    if seeds_of(twin_dir) != seeds_of(results_dir):
+        raise ValueError(f"the results under {twin_dir} were made on seeds {sorted(seeds_of(twin_dir))}, those "
+                         f"under {results_dir} on {sorted(seeds_of(results_dir))}: a twin runs the same seeds")
+    path = Path(results_dir) / TWIN_FILE
+    path.write_text(json.dumps({"seeds": sorted(seeds_of(twin_dir)), "claims": claims_table(twin_dir)}, indent=1))
+    return path
+
+
+def beside(rows: list[dict], others: list[dict], column: str) -> tuple[list[dict], int, int]:
+    """Each row with the verdict of the same row (notebook and claim) of another run under `column` ("—" where
+    that run has no such row): (the rows, rows whose verdicts agree, rows compared)."""
+    theirs = {(r["notebook"], r["claim"]): r["verdict"] for r in others}
+    out, agree, compared = [], 0, 0
+    for r in rows:
+        other = theirs.get((r["notebook"], r["claim"]))
+        compared += other is not None
+        agree += other == r["verdict"]
+        out.append({**r, column: "—" if other is None else other})
+    return out, agree, compared
 
 
 def replication(committed: list[dict], replicated: list[dict]) -> tuple[str, int, int]:
     """Each committed row beside the same row (notebook and claim) of a replication on fresh seeds:
     (a Markdown table, rows that agree, rows compared). Rows judged in only one run are listed, not counted."""
-    theirs = {(r["notebook"], r["claim"]): r for r in replicated}
-    rows, agree, compared = [], 0, 0
-    for r in committed:
-        other = theirs.pop((r["notebook"], r["claim"]), None)
-        same = other is not None and other["verdict"] == r["verdict"]
-        if other is not None:
-            compared += 1
-            agree += same
-        rows.append(dict(notebook=r["notebook"], kind=r.get("kind", "paper"), claim=r["claim"], committed=r["verdict"],
-                         replicated=other["verdict"] if other else "—",
-                         agreement="agree" if same else "disagree" if other else "not replicated"))
+    marked, agree, compared = beside(committed, replicated, "replicated")
+    ours = {(r["notebook"], r["claim"]) for r in committed}
+    rows = [dict(notebook=r["notebook"], kind=r.get("kind", "paper"), claim=r["claim"], committed=r["verdict"],
+                 replicated=r["replicated"],
+                 agreement="not replicated" if r["replicated"] == "—" else
+                 "agree" if r["replicated"] == r["verdict"] else "disagree") for r in marked]
     rows += [dict(notebook=r["notebook"], kind=r.get("kind", "paper"), claim=r["claim"], committed="—",
-                  replicated=r["verdict"], agreement="not committed") for r in theirs.values()]
+                  replicated=r["verdict"], agreement="not committed")
+             for r in replicated if (r["notebook"], r["claim"]) not in ours]
     columns = ["notebook", "kind", "claim", "committed", "replicated", "agreement"]
     lines = [f"{agree} of {compared} rows agree.", "", *_table(rows, columns, columns)]
     return "\n".join(lines) + "\n", agree, compared
@@ -194,12 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results_dir", nargs="?", default=None,
                         help="a run's results/ folder (default: the committed evidence's)")
     parser.add_argument("--markdown", action="store_true", help="also write <results_dir>/claims.md")
+    parser.add_argument("--twin", metavar="DIR", help="keep the verdicts of the same design and seeds in fp32 "
+                        "(DIR: runs/cpu_fp32/results after ./run_all.sh --profile cpu_fp32) beside each row of "
+                        "claims.md (implies --markdown; then reseal: python -m takdlib.evidence --seal)")
     args = parser.parse_args(argv)
     from .locations import REPO_ROOT
 
     results_dir = Path(args.results_dir) if args.results_dir else REPO_ROOT / "results"
     print(format_claims(claims_table(results_dir)))
-    if args.markdown:
+    if args.twin:
+        print(f"the fp32 twin's verdicts kept in {keep_twin(results_dir, args.twin)}")
+    if args.markdown or args.twin:
         (results_dir / "claims.md").write_text(claims_file_for(results_dir))
     return 0
 

@@ -92,3 +92,29 @@ def test_a_check_sets_each_row_of_its_seed_beside_the_committed_one():
     assert (within, compared) == (1, 2)
     assert "| table | plain, TAKD | 0 | 54.00 | 54.50 | +0.50 | 1.00 | yes |" in table
     assert "| table | plain, NOKD | 0 | 50.00 | 51.00 | +1.00 | 0.14 | no |" in table
+
+
+def test_the_fp32_twin_stands_beside_each_verdict_and_its_agreement_is_counted(tmp_path):
+    """A row whose fp32 twin flips is marked by the twin's own verdict; the count says how many agree; the twin's
+    rows kept beside the results make claims.md so (the evidence check remakes it the same way); a twin on other
+    seeds is refused, as no row of it is like its bf16 row."""
+    from takdlib.claims import paired
+    from takdlib.report import TWIN_FILE, claims_file_for, keep_twin, main
+
+    up, down, flat = {0: 2.0, 1: 2.1, 2: 2.2}, {0: 1.0, 1: 1.0, 2: 1.0}, {0: 1.0, 1: 2.5, 2: 0.1}
+    bf16, fp32 = tmp_path / "bf16", tmp_path / "fp32"
+    for folder, second in ((bf16, up), (fp32, flat)):  # the second claim decided in bf16, undecided in fp32
+        write_json({"seeds": [0, 1, 2], "claims": [paired("paper", "a beats b", "yes", up, down, "a", "b", "cpu"),
+                                                   paired("paper", "c beats d", "yes", second, down, "c", "d",
+                                                          "cpu")]}, folder / "01_x.json")
+    assert "fp32 twin" not in claims_file_for(bf16)
+    assert main([str(bf16), "--twin", str(fp32)]) == 0
+    text = (bf16 / "claims.md").read_text()
+    assert text == claims_file_for(bf16) and "1 of 2 rows agree" in text
+    lines = [line for line in text.splitlines() if line.startswith("| 01_x")]
+    assert "| **reproduced** | reproduced |" in lines[0] and "| **reproduced** | inconclusive |" in lines[1]
+    assert len(claims_table(bf16)) == 2  # the twin's file is no notebook's results
+    (bf16 / TWIN_FILE).unlink()
+    write_json({"seeds": [5, 6, 7], "claims": []}, fp32 / "01_x.json")
+    with pytest.raises(ValueError, match="a twin runs the same seeds"):
+        keep_twin(bf16, fp32)
