@@ -119,8 +119,6 @@ def format_claims(rows: list[dict]) -> str:
                       counts_text(rows)])
 
 
-
-
 def claims_markdown_file(rows: list[dict], rule: str = VERDICT_RULE, twin: list[dict] | None = None) -> str:
     """The whole claims table as a Markdown document (results/claims.md), generated, never typed: the rule
     the rows were judged by, the counts per kind of row, then one table per kind. `twin`: the rows of the same
@@ -159,11 +157,14 @@ def claims_file_for(results_dir: str | Path) -> str:
 def keep_twin(results_dir: str | Path, twin_dir: str | Path) -> Path:
     """Copy the claims of a run's fp32 twin (results under twin_dir) into results_dir's TWIN_FILE, so that its
     claims.md sets them beside each verdict. ValueError if the twin ran other seeds: then no row is like its twin."""
-    if seeds_of(twin_dir) != seeds_of(results_dir):
-        raise ValueError(f"the results under {twin_dir} were made on seeds {sorted(seeds_of(twin_dir))}, those "
-                         f"under {results_dir} on {sorted(seeds_of(results_dir))}: a twin runs the same seeds")
+    from .files import write_json
+
+    theirs, ours = seeds_of(twin_dir), seeds_of(results_dir)
+    if theirs != ours:
+        raise ValueError(f"the results under {twin_dir} were made on seeds {sorted(theirs)}, those under "
+                         f"{results_dir} on {sorted(ours)}: a twin runs the same seeds")
     path = Path(results_dir) / TWIN_FILE
-    path.write_text(json.dumps({"seeds": sorted(seeds_of(twin_dir)), "claims": claims_table(twin_dir)}, indent=1))
+    write_json({"seeds": sorted(theirs), "claims": claims_table(twin_dir)}, path)
     return path
 
 

@@ -149,7 +149,7 @@ def test_the_check_catches_a_missing_image_a_broken_link_raw_text_and_an_error(b
     cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
                                            traceback=["Traceback (most recent call last)", "ZeroDivisionError: division by zero"])]
     web = nbformat.v4.new_markdown_cell('<img src="https://example.org/remote.png" alt="remote">\n\n'
-                                        'raw $\\tau\\$ text')
+                                        'raw $\\tau\\$ text\n\n:::{note}\nneeds the colon_fence extension\n:::')
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · broken"), cell, web],
@@ -172,3 +172,4 @@ def test_the_check_catches_a_missing_image_a_broken_link_raw_text_and_an_error(b
     assert any(p.startswith("error output") and "ZeroDivisionError" in p for p in found)
     assert any(p.startswith("request off the machine") and "example.org" in p for p in found)
     assert any(p.startswith("formula not typeset") for p in found)
+    assert any(p.startswith("directive shown as text") and "{note}" in p for p in found)
