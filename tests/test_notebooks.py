@@ -218,3 +218,25 @@ def test_a_check_runs_one_notebook_on_one_seed_and_sets_it_beside_the_committed_
     assert "rows lie within one committed sd" in report and "| table | row | seed |" in report
     assert json.loads((tmp_path / "out" / "results" / "05_distilled_ta.json").read_text())["seeds"] == [0]
     assert run_all("--profile", "smoke", "--check", "--only", "02_takd").returncode == 2
+
+
+def test_every_exercise_still_applies_to_its_notebook():
+    """benchmarks/exercise_costs.py prices each "Try this" by making its edit: every edit must still find its
+    code once, so that an exercise whose instructions a notebook change made stale fails here, not in class."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("exercise_costs", REPO / "benchmarks" / "exercise_costs.py")
+    exercises = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exercises)
+    assert set(exercises.EXERCISES) == {p.stem for p in NOTEBOOKS}
+    for stem, listed in exercises.EXERCISES.items():
+        tried = [c for c in nbformat.read(REPO / "notebooks" / f"{stem}.ipynb", as_version=4).cells
+                 if c.cell_type == "markdown" and c.source.startswith("## Try this")]
+        listed_there = tried[0].source.split("## References")[0].count("\n* ")
+        exercises_listed = [title for title, _ in listed if not title.startswith("or ")]  # "or": a variant
+        assert len(exercises_listed) == listed_there, stem  # one entry per exercise of the notebook
+        for _, edits in listed:
+            if not isinstance(edits, str):
+                assert exercises.edited(REPO / "notebooks" / f"{stem}.ipynb", edits).cells
+    with pytest.raises(ValueError, match="no longer match"):  # the stale text an exercise once named
+        exercises.edited(REPO / "notebooks" / "07_fitnets.ipynb", [("at_beta = 100.0", "at_beta = 10.0")])
