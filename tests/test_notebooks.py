@@ -104,13 +104,14 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
 
 @pytest.mark.xdist_group("longest")  # `make test`: the two longest tests one after the other, not side by side
 def test_a_notebook_runs_on_cifar100(tmp_path):
-    """A notebook on CIFAR-100 files in the real format (05: the plain CNNs in their CIFAR-100 form)."""
-    root = write_cifar100(tmp_path / "c100", train_per_class=30, test_per_class=20)
-    result = run_all("--profile", "smoke", "--only", "05_distilled_ta", "-p", "dataset", "cifar100", "-p", "data",
+    """A notebook on CIFAR-100 files in the real format (08, the cheapest from an empty store: plain10 with its
+    CIFAR-100 head teaching through plain4, and the loss landscape over 100 classes)."""
+    root = write_cifar100(tmp_path / "c100", train_per_class=15, test_per_class=10)  # the smoke profile's counts
+    result = run_all("--profile", "smoke", "--only", "08_landscape", "-p", "dataset", "cifar100", "-p", "data",
                      str(root), "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    payload = json.loads((tmp_path / "out" / "results" / "05_distilled_ta.json").read_text())
-    assert payload["dataset"] == "cifar100" and payload["models"]
+    payload = json.loads((tmp_path / "out" / "results" / "08_landscape.json").read_text())
+    assert payload["dataset"] == "cifar100" and payload["surfaces"] and payload["flatness"]
     recipes = [json.loads(p.read_text()) for p in (tmp_path / "store").glob("*/*/recipe.json")]
     assert recipes and {r["data"]["dataset"] for r in recipes} == {"cifar100"}
 
