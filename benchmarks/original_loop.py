@@ -13,7 +13,7 @@ training images, then its validation pass over one batch of test images and its 
 
 takdlib: `takdlib.train.train` on the same images, one epoch, the same optimiser, fp32 (and bf16 where the CPU has
 it), teachers trained by neither (random weights; speed does not depend on them). A KD student gets its guide's
-logits in one pass before the epoch (`train.fixed_guide_logits`), as every unaugmented student does.
+logits in one pass before the epoch (`train.fixed_guide_targets`), as every unaugmented student does.
 
 Prints a Markdown table of images/s per (teacher, student) pair and the ratio to the original.
 """

@@ -30,7 +30,7 @@ from .files import (CorruptFile, StorageError, atomic_torch_save, atomic_write_t
                     verified_torch_load)
 from .models import build_model
 from .recipes import DataSpec, Recipe
-from .train import fixed_guide_logits, has_fixed_guide_logits, kept_point, reproducible, stopped_early, train
+from .train import fixed_guide_targets, kept_point, reproducible, shares_guide_logits, stopped_early, train
 
 
 
@@ -129,15 +129,15 @@ class Store:
 
     def guide_logits(self, recipe: Recipe) -> list[torch.Tensor] | None:
         """Each guide's logits (N, classes) on `recipe`'s training images where they are the same every epoch
-        (`has_fixed_guide_logits`), else None. Stored beside the guide, so the many students one teacher
+        (`shares_guide_logits`), else None. Stored beside the guide, so the many students one teacher
         teaches on one split share a single pass over it."""
-        if not has_fixed_guide_logits(recipe):
+        if not shares_guide_logits(recipe):
             return None
         x = self.split(recipe.data).train_x
 
         def logits(guide: Recipe) -> dict:
             with reproducible(self.device):
-                return {"logits": fixed_guide_logits(recipe, [self.get(guide).model], x)[0]}
+                return {"logits": fixed_guide_targets(recipe, [self.get(guide).model], x)[0]}
 
         params = dict(images=asdict(recipe.data), precision=recipe.optim.precision)
         return [self.derived(g, "train_logits", params, lambda g=g: logits(g))["logits"].to(x.device)

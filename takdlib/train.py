@@ -44,17 +44,27 @@ def lr_at(optim: Optim, progress: float) -> float:
     raise ValueError(f"unknown schedule {optim.schedule!r}")
 
 
-@torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor, input_std: float, precision: str = "fp32",
             batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Logits (N, classes) in float32 for uint8 images x (N, 3, 32, 32) of a split normalised to `input_std`
     (`Split.input_std`), model in eval mode."""
+    return per_image(model, x, input_std, precision, batch_size)
+
+
+@torch.inference_mode()
+def per_image(model: nn.Module, x: torch.Tensor, input_std: float, precision: str = "fp32",
+              batch_size: int = EVAL_BATCH, features: bool = False,
+              then: Callable = lambda out: out.float()) -> torch.Tensor:
+    """`then` (outside autocast) of the model's output on each batch of uint8 images x (N, 3, 32, 32), normalised
+    to `input_std`, model in eval mode, concatenated: (N, ...). The output: logits, or with `features`
+    (logits, [each block's features])."""
     model.eval()
     device = next(model.parameters()).device
     out = []
     for xb, _ in eval_batches(x, x.new_zeros(len(x)), input_std, batch_size):
         with autocast(device, precision):
-            out.append(model(xb).float())
+            output = model(xb, features=True) if features else model(xb)
+        out.append(then(output))
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -112,7 +122,7 @@ def train(recipe: Recipe, split: Split, guides: list[nn.Module] = (), init_state
     """Train `recipe.arch` as the recipe says, guided by the already-trained `guides`.
 
     guide_logits: each guide's `predict` logits (N, classes) on split.train_x, where the recipe trains on fixed
-    guide logits (`has_fixed_guide_logits`) and the caller keeps them (the store shares them between students);
+    guide logits (`shares_guide_logits`) and the caller keeps them (the store shares them between students);
     None: computed here.
 
     Returns the model (eval mode) and its history: one dict per epoch (train_loss and its loss_terms, each a
@@ -245,10 +255,12 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
 
     o = recipe.optim
     step_parts = {**trainable, "model": compiled(model, device)} if o.compile else trainable
-    if guide_logits is not None and not (has_fixed_guide_logits(recipe) and len(guide_logits) == len(guides)):
+    if guide_logits is not None and not (shares_guide_logits(recipe) and len(guide_logits) == len(guides)):
+        why = ("" if shares_guide_logits(recipe) else " whose logits change from step to step" if recipe.data.augment
+               else f"; {recipe.method.name} takes no fixed logits of them")
         raise ValueError(f"{len(guide_logits)} guide logits given for {recipe.short()}, which has {len(guides)} "
-                         f"guides{'' if has_fixed_guide_logits(recipe) else ' whose logits change from step to step'}")
-    fixed_logits = fixed_guide_logits(recipe, guides, split.train_x) if guide_logits is None else guide_logits
+                         f"guides{why}")
+    fixed_targets = fixed_guide_targets(recipe, guides, split.train_x) if guide_logits is None else guide_logits
     steps_per_epoch = math.ceil(len(split.train_x) / o.batch_size)
     total_steps = o.epochs * steps_per_epoch
     bar = tqdm(total=o.epochs_run * steps_per_epoch, initial=start_epoch * steps_per_epoch,
@@ -265,10 +277,10 @@ def _train(recipe: Recipe, split: Split, guides, init_state: dict | None, checkp
             lr = lr_at(o, (epoch * steps_per_epoch + step) / total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
-            batch_logits = None if fixed_logits is None else [t[idx] for t in fixed_logits]
+            batch_targets = None if fixed_targets is None else [t[idx] for t in fixed_targets]
             progress = Progress(epoch, o.epochs, step, steps_per_epoch)
             terms = method.loss_terms(Step(recipe.method, o.precision, progress, step_parts, list(guides), xb, yb,
-                                           batch_logits, gen, device))
+                                           batch_targets, gen, device))
             loss = total(terms)
             opt.zero_grad(set_to_none=True)
             if scaler is None:
@@ -331,18 +343,28 @@ def _score_validation_selected(history: list[dict], best_val_state: dict | None,
         model, split.test_x, split.test_y, split.input_std, recipe.optim.precision)
 
 
-def has_fixed_guide_logits(recipe: Recipe) -> bool:
-    """Whether the recipe's guides give each training image the same logits every epoch: a method whose loss
-    needs only the guides' logits (KD, DGKD), without augmentation (a frozen guide in eval mode), so one pass
-    replaces one per epoch: for plain10 teaching plain2 that is most of the training time."""
-    return get_method(recipe.method.name).uses_guide_logits_only and not recipe.data.augment
+def has_fixed_guide_targets(recipe: Recipe) -> bool:
+    """Whether the recipe's guides give each training image the same targets every epoch: a method whose loss
+    needs only per-image targets of its guides (KD, DGKD, DIST, DKD: their logits; AT, FSP: the teacher's
+    feature summaries), without augmentation (a frozen guide in eval mode), so one pass replaces one per epoch:
+    for plain10 teaching plain2 that is most of the training time."""
+    return get_method(recipe.method.name).fixed_guide_targets and not recipe.data.augment
 
 
-def fixed_guide_logits(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
-    """Each guide's logits (N, classes) on the unaugmented training images, or None when they change per step."""
-    if not has_fixed_guide_logits(recipe):
+def shares_guide_logits(recipe: Recipe) -> bool:
+    """Whether the recipe's fixed guide targets are the guides' logits, which every student of a guide on the
+    same images shares (`Store.guide_logits`)."""
+    return has_fixed_guide_targets(recipe) and not get_method(recipe.method.name).guide_features
+
+
+def fixed_guide_targets(recipe: Recipe, guides: list[nn.Module], train_x: torch.Tensor) -> list[torch.Tensor] | None:
+    """Each guide's targets (N, D) on the unaugmented training images (`Method.targets`: logits (N, classes) for
+    the methods that take logits), or None when they change per step."""
+    if not has_fixed_guide_targets(recipe):
         return None
-    return [predict(g, train_x, recipe.data.input_std, recipe.optim.precision) for g in guides]
+    method = get_method(recipe.method.name)
+    return [per_image(g, train_x, recipe.data.input_std, recipe.optim.precision, features=method.guide_features,
+                      then=method.targets) for g in guides]
 
 
 def _validation_selected(history: list[dict]) -> int | None:

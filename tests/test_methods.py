@@ -12,9 +12,9 @@ from takdlib import methods
 from takdlib.data import load_arrays, make_split
 from takdlib.methods import (AttentionSettings, DGKDSettings, DISTSettings, DKDSettings, FSPSettings, HintSettings,
                              KDSettings, LabelSmoothingSettings)
-from takdlib.methods.attention import at_loss
+from takdlib.methods.attention import Attention
 from takdlib.methods.base import Method
-from takdlib.methods.fsp import fsp_loss, fsp_matrix
+from takdlib.methods.fsp import FSP, fsp_matrix
 from takdlib.recipes import MethodSettings
 from takdlib.profiles import recipes_for
 from takdlib.train import train
@@ -47,8 +47,9 @@ def test_attention_transfer_is_its_formula():
             qt = (t[b] ** 2).sum(0).flatten() / t.shape[1]
             total += ((qs / qs.norm() - qt / qt.norm()) ** 2).sum()
         expected += total / (B * HW)
-    assert at_loss(student, teacher) == pytest.approx(float(expected), rel=1e-5)
-    assert at_loss(teacher, teacher) == 0
+    at = Attention()  # the method's distance: half the sum (β/2 · Σ_j), from the teacher's targets
+    assert at.distance(student, at.targets((None, teacher))) == pytest.approx(float(expected) / 2, rel=1e-5)
+    assert at.distance(teacher, at.targets((None, teacher))) == 0
 
 
 def test_fsp_matrices_and_loss_are_their_formulas():
@@ -64,7 +65,8 @@ def test_fsp_matrices_and_loss_are_their_formulas():
     c, d = torch.randn(2, 3, 4, 4, generator=gen), torch.randn(2, 5, 2, 2, generator=gen)
     e = torch.randn(2, 5, 2, 2, generator=gen)
     expected = ((fsp_matrix(a, b) - fsp_matrix(c, d)) ** 2).mean() + ((fsp_matrix(b, e) - fsp_matrix(d, e)) ** 2).mean()
-    assert fsp_loss([a, b, e], [c, d, e]) == pytest.approx(float(expected), rel=1e-6)
+    fsp = FSP()  # the method's distance, from the teacher's targets
+    assert fsp.distance([a, b, e], fsp.targets((None, [c, d, e]))) == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_at_and_fsp_students_train_and_log_their_terms(split):

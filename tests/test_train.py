@@ -7,8 +7,9 @@ import torch
 from takdlib.data import Split, load_arrays, make_split
 from takdlib.recipes import Optim, with_data
 from takdlib.profiles import recipes_for
-from takdlib.train import TrainingDiverged, fixed_guide_logits, lr_at, predict, summarize, train
-from takdlib.methods import DGKDSettings, HintSettings
+from takdlib.train import (TrainingDiverged, fixed_guide_targets, has_fixed_guide_targets, lr_at, predict,
+                           shares_guide_logits, summarize, train)
+from takdlib.methods import AttentionSettings, DGKDSettings, FSPSettings, HintSettings, get_method
 from conftest import tiny
 
 
@@ -123,14 +124,39 @@ def test_scoring_the_test_set_only_at_the_end_keeps_final_and_validation_selecte
 def test_guide_logits_are_computed_once_only_when_the_images_never_change(split):
     teacher, _ = train(tiny(recipes_for("smoke").scratch("plain4", 0)), split, log=quiet)
     kd = with_data(tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0)), augment=False)
-    cached = fixed_guide_logits(kd, [teacher], split.train_x)
+    cached = fixed_guide_targets(kd, [teacher], split.train_x)
     assert cached is not None and cached[0].shape == (len(split.train_x), 10)
     live = predict(teacher, split.train_x[:7], split.input_std, batch_size=3)  # other batch sizes: the same logits up to bf16
     assert torch.allclose(cached[0][:7], live, atol=0.05, rtol=0.02)
-    assert fixed_guide_logits(with_data(kd, augment=True), [teacher], split.train_x) is None
-    assert fixed_guide_logits(tiny(recipes_for("smoke").scratch("plain2", 0)), [], split.train_x) is None
+    assert fixed_guide_targets(with_data(kd, augment=True), [teacher], split.train_x) is None
+    assert fixed_guide_targets(tiny(recipes_for("smoke").scratch("plain2", 0)), [], split.train_x) is None
     hint = tiny(recipes_for("smoke").fitnet("resnet8", recipes_for("smoke").scratch("plain4", 0), HintSettings(layers=(1, 1))).init)
-    assert fixed_guide_logits(hint, [teacher], split.train_x) is None
+    assert fixed_guide_targets(hint, [teacher], split.train_x) is None
+
+
+@pytest.mark.parametrize("settings", [AttentionSettings(weight=1000.0), FSPSettings(weight=1.0)], ids=["at", "fsp"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_feature_distance_learns_from_fixed_teacher_targets_as_from_its_features_at_each_step(
+        split, settings, precision, monkeypatch):
+    """AT's maps and FSP's matrices of the teacher, computed once per training image where the images are never
+    augmented, train the student as the teacher's forward at every step did (its batches of other sizes round
+    alike here); they are the method's own, not shared with the students that take the teacher's logits."""
+    head = tiny(recipes_for("smoke").scratch("resnet14", 0))
+    teacher, _ = train(head, split, log=quiet)
+    student = tiny(recipes_for("smoke").distill("resnet8", head, method=settings), epochs=2)
+    # batches of 8 in training against the precomputing pass's one of 30: other sizes, other companions
+    student = replace(student, optim=replace(student.optim, precision=precision, batch_size=8))
+    assert has_fixed_guide_targets(student) and not shares_guide_logits(student)
+    assert fixed_guide_targets(student, [teacher], split.train_x)[0].shape[0] == len(split.train_x)
+    with pytest.raises(ValueError, match=f"{settings.name} takes no fixed logits"):  # the store's shared logits
+        train(student, split, guides=[teacher], guide_logits=[torch.zeros(len(split.train_x), 10)], log=quiet)
+    fixed, history = train(student, split, guides=[teacher], log=quiet)
+    monkeypatch.setattr(type(get_method(settings.name)), "fixed_guide_targets", False)  # the forward at each step
+    assert not has_fixed_guide_targets(student)
+    live, live_history = train(student, split, guides=[teacher], log=quiet)
+    assert [h["loss_terms"] for h in history["epochs"]] == [h["loss_terms"] for h in live_history["epochs"]]
+    for (name, a), b in zip(fixed.state_dict().items(), live.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_fp16_trains_with_a_gradient_scaler_and_resumes_bitwise(split, tmp_path):

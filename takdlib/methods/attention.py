@@ -14,11 +14,6 @@ def attention_map(features: torch.Tensor) -> torch.Tensor:
     return F.normalize(features.float().pow(2).mean(1).flatten(1))
 
 
-def at_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
-    """Σ over block pairs of the mean squared difference of their attention maps (same H, W per pair)."""
-    return torch.stack([(attention_map(s) - attention_map(t)).pow(2).mean() for s, t in zip(student, teacher)]).sum()
-
-
 @dataclass(frozen=True)
 class AttentionSettings(WeightedDistance):
     """weight: β, the weight of the attention term (the paper's 1000)."""
@@ -33,5 +28,7 @@ class Attention(FeatureDistance):
     def comparable(self, student, teacher) -> bool:
         return [s[1:] for s in student] == [t[1:] for t in teacher]  # maps of the same height and width
 
-    def distance(self, student, teacher) -> torch.Tensor:
-        return at_loss(student, teacher) / 2
+    scale = 0.5  # β/2 · Σ_j mean((a_s^j − a_t^j)²)
+
+    def summaries(self, features) -> list[torch.Tensor]:
+        return [attention_map(f) for f in features]

@@ -30,8 +30,8 @@ class Progress:
 class Step:
     """One training step as a method sees it: its settings (the recipe's), the precision ("bf16", "fp16",
     "fp32") and the progress; x: images (B, 3, 32, 32), normalised; y: labels (B,); parts: the trainable
-    modules by name ("model", and whatever the method added); guides: frozen, in eval mode; fixed_logits: each
-    guide's logits (B, classes) on these images, where the method takes them precomputed."""
+    modules by name ("model", and whatever the method added); guides: frozen, in eval mode; fixed_targets: each
+    guide's targets (B, D) on these images (`Method.targets`), where the method takes them precomputed."""
 
     settings: MethodSettings
     precision: str
@@ -40,7 +40,7 @@ class Step:
     guides: list[nn.Module]
     x: torch.Tensor
     y: torch.Tensor
-    fixed_logits: list[torch.Tensor] | None
+    fixed_targets: list[torch.Tensor] | None
     generator: torch.Generator
     device: torch.device
 
@@ -57,11 +57,13 @@ class Step:
         with torch.inference_mode(), self.autocast():
             return [g(self.x, features=features) for g in self.guides]
 
-    def guide_logits(self) -> list[torch.Tensor]:
-        """Each guide's logits (B, classes) in float32: the precomputed ones, else computed now."""
-        if self.fixed_logits is not None:
-            return self.fixed_logits
-        return [t.float().clone() for t in self.guide_outputs()]  # clone: inference tensors cannot be saved
+    def guide_targets(self, method: Method) -> list[torch.Tensor]:
+        """Each guide's targets (B, D) in float32 for `method` (its logits, unless the method makes its targets
+        of the guide's block features): the precomputed ones, else computed now, as they are precomputed."""
+        if self.fixed_targets is not None:
+            return self.fixed_targets
+        outputs = self.guide_outputs(features=method.guide_features)
+        return [method.targets(o).clone() for o in outputs]  # clone: inference tensors cannot be saved
 
 
 class Method:
@@ -70,9 +72,16 @@ class Method:
     the training loss."""
 
     settings: type[MethodSettings] = MethodSettings
-    # True where the loss needs each guide's logits on the batch's images and nothing else: on images that are
-    # never augmented they are computed once for the whole training set (a frozen guide in eval mode)
-    uses_guide_logits_only = False
+    # True where the loss needs nothing of a guide but per-image targets of the batch's images (`targets`): a
+    # frozen guide in eval mode gives an image the same targets every epoch, so on images that are never
+    # augmented they are computed once for the whole training set
+    fixed_guide_targets = False
+    guide_features = False  # whether `targets` takes the guide's (logits, block features), not its logits
+
+    def targets(self, output) -> torch.Tensor:
+        """Per-image targets (B, D) in float32 from one guide's output on a batch (outside autocast): its
+        logits (B, classes), or with `guide_features` a summary of its (logits, [block features])."""
+        return output.float()
 
     @property
     def name(self) -> str:
@@ -92,14 +101,14 @@ class FromTeacherLogits(Method):
     """A method whose loss needs the student's logits and one frozen teacher's, nothing else (KD, DIST, DKD): a
     subclass gives its terms from the two (B, classes) logits, the labels, its settings and the progress."""
 
-    uses_guide_logits_only = True
+    fixed_guide_targets = True
 
     def terms(self, student: torch.Tensor, teacher: torch.Tensor, y: torch.Tensor, settings,
               progress: Progress) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def loss_terms(self, step: Step) -> dict:
-        (teacher,) = step.guide_logits()
+        (teacher,) = step.guide_targets(self)
         with step.autocast():
             logits = step.model(step.x)
         return self.terms(logits, teacher, step.y, step.settings, step.progress)
@@ -130,18 +139,29 @@ class WeightedDistance(MethodSettings):
 
 
 class FeatureDistance(Method):
-    """The labels' cross-entropy plus the settings' weight times a distance between the student's and the frozen
-    teacher's block features (attention transfer, FSP). A subclass names its term, says which block shapes it
-    can compare, and gives the distance."""
+    """The labels' cross-entropy plus the settings' weight times the mean squared difference between summaries of
+    the student's and the frozen teacher's block features (attention transfer's maps, FSP's matrices). A
+    subclass names its term, says which block shapes it can compare, summarises a model's blocks, and scales
+    the summed differences. The teacher's summaries are its targets: without augmentation they are computed
+    once per training image, not at every step."""
 
     term = ""  # the distance term's name in the history
+    scale = 1.0  # the summed mean squared differences are multiplied by this, then by the settings' weight
+    fixed_guide_targets = True
+    guide_features = True
 
     def comparable(self, student: list[tuple[int, int, int]], teacher: list[tuple[int, int, int]]) -> bool:
         """Whether blocks of these (channels, height, width) can be compared."""
         raise NotImplementedError
 
-    def distance(self, student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
+    def summaries(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each compared unit's summary (B, ...) in float32 of a model's block features [(B, C, H, W)]."""
         raise NotImplementedError
+
+    def targets(self, output) -> torch.Tensor:
+        """The teacher's summaries on a batch, flattened and laid side by side: (B, D)."""
+        _, features = output
+        return torch.cat([s.flatten(1) for s in self.summaries(features)], 1)
 
     def parts(self, settings, model, guides, device) -> dict:
         student, teacher = feature_shapes(model, device), feature_shapes(guides[0], device)
@@ -150,10 +170,16 @@ class FeatureDistance(Method):
                              f"{teacher} (channels, height, width)")
         return {}
 
+    def distance(self, features: list[torch.Tensor], teacher: torch.Tensor) -> torch.Tensor:
+        """scale · Σ over compared units of the mean squared difference between the summaries of the student's
+        block features [(B, C, H, W)] and the teacher's targets (B, D) (`targets`), outside autocast."""
+        student = [s.flatten(1) for s in self.summaries(features)]
+        teacher = torch.split(teacher, [s.shape[1] for s in student], 1)
+        return torch.stack([(s - t).pow(2).mean() for s, t in zip(student, teacher)]).sum() * self.scale
+
     def loss_terms(self, step: Step) -> dict:
-        ((_, teacher_features),) = step.guide_outputs(features=True)
+        (teacher,) = step.guide_targets(self)
         with step.autocast():
             logits, features = step.model(step.x, features=True)
-        # clone: inference tensors cannot be saved for backward
-        distance = self.distance(features, [t.clone() for t in teacher_features])
+        distance = self.distance(features, teacher)
         return {"ce": F.cross_entropy(logits.float(), step.y), self.term: step.settings.weight * distance}

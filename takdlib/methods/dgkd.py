@@ -40,10 +40,10 @@ class DGKDSettings(KDSettings):
 
 class DGKD(Method):
     settings = DGKDSettings
-    uses_guide_logits_only = True
+    fixed_guide_targets = True
 
     def loss_terms(self, step: Step) -> dict:
-        guide_logits = step.guide_logits()
+        guide_logits = step.guide_targets(self)
         with step.autocast():
             logits = step.model(step.x)
         s, n = step.settings, len(step.guides)

@@ -17,12 +17,6 @@ def fsp_matrix(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return first.flatten(2) @ second.flatten(2).transpose(1, 2) / (size[0] * size[1])
 
 
-def fsp_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
-    """Σ over consecutive block pairs of the mean squared difference of the two models' FSP matrices."""
-    pairs = zip(zip(student[:-1], student[1:]), zip(teacher[:-1], teacher[1:]))
-    return torch.stack([(fsp_matrix(*s) - fsp_matrix(*t)).pow(2).mean() for s, t in pairs]).sum()
-
-
 @dataclass(frozen=True)
 class FSPSettings(WeightedDistance):
     """weight: λ, the weight of the FSP term."""
@@ -37,5 +31,5 @@ class FSP(FeatureDistance):
     def comparable(self, student, teacher) -> bool:
         return [s[0] for s in student] == [t[0] for t in teacher]  # matrices of the same channels
 
-    def distance(self, student, teacher) -> torch.Tensor:
-        return fsp_loss(student, teacher)
+    def summaries(self, features) -> list[torch.Tensor]:  # λ · Σ_i mean((G_s^i − G_t^i)²)
+        return [fsp_matrix(first, second) for first, second in zip(features[:-1], features[1:])]
