@@ -49,7 +49,16 @@ class Experiment:
         """The same experiment (store, seeds, outputs) with its recipes on another dataset."""
         return replace(self, dataset=dataset)
 
+    def train(self, recipes: list[Recipe]) -> None:
+        """Train every recipe not yet stored, and what it needs: all at once on the workers where the experiment
+        has some; without workers each trains here when first asked for (`get`, `measure`, `store.derived`)."""
+        missing = [r for r in recipes if not self.store.has(r)]
+        if self.client is not None and missing:
+            train_on_cluster(self.client, self.store, missing)
+
     def get(self, recipe: Recipe):
+        """The trained model of `recipe`: loaded, else trained (on the workers where the experiment has some)."""
+        self.train([recipe])
         return self.store.get(recipe)
 
     def measure(self, rows: list[tuple[dict, Recipe | tuple[Recipe, ...]]]) -> pd.DataFrame:
@@ -65,8 +74,7 @@ class Experiment:
         """
         rows = [(labels, (r,) if isinstance(r, Recipe) else tuple(r)) for labels, r in rows]
         every = [recipe for _, recipes in rows for recipe in recipes]
-        if self.client is not None:  # every missing model at once, on the workers; then loaded below
-            train_on_cluster(self.client, self.store, [r for r in every if not self.store.has(r)])
+        self.train(every)  # with workers, every missing model at once there; then loaded below
         to_train = {recipe.address() for recipe in every if not self.store.has(recipe)}
         planned, loaded = len(to_train), len({r.address() for r in every}) - len(to_train)
         started, done = time.perf_counter(), 0

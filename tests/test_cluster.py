@@ -165,7 +165,7 @@ def test_a_scheduler_and_two_workers_run_the_smoke_profile(env, tmp_path):
     try:
         env_vars = dict(os.environ, TAKD_STORE=str(tmp_path / "store"))
         result = subprocess.run([str(REPO / "run_all.sh"), "--profile", "smoke", "--cluster", f"tcp://127.0.0.1:{port}",
-                                 "--only", "03_ta_size", "-p", "out_dir", str(tmp_path / "out")],
+                                 "--only", "08_landscape", "-p", "out_dir", str(tmp_path / "out")],
                                 capture_output=True, text=True, env=dict(env_vars, PYTHON=sys.executable), timeout=900)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         run = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"][-1]
