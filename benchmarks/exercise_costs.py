@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from takdlib.machine import cpu_model  # noqa: E402
 from takdlib.runner import run_notebooks  # noqa: E402
+from takdlib.train import PROGRESS_ENV  # noqa: E402
 
 READ = "reading: nothing to run"
 
@@ -137,10 +138,10 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--only", nargs="+", default=sorted(EXERCISES))
+    parser.add_argument("--only", nargs="+", default=sorted(EXERCISES), choices=sorted(EXERCISES))
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
-    os.environ["TAKD_PROGRESS"] = "log"
+    os.environ[PROGRESS_ENV] = "log"  # as run_all.sh: log lines in the kernels, no widgets
     params = {"profile": args.profile, "seeds": args.seeds, "data": args.data}
     rows = []
     for stem in args.only:
