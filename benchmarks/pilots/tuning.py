@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from capacity_regime import cell_recipes, parse_cell
+from halved_design import design_recipes
 from takdlib.methods import (AttentionSettings, DISTSettings, DKDSettings, FSPSettings, HintSettings,
                              LabelSmoothingSettings)
 from takdlib.profiles import recipes_for
@@ -59,13 +59,16 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--cell", default=None, help="a candidate students' regime, IMAGESxEPOCHS (as capacity_regime.py)")
+    parser.add_argument("--plain-teacher-cell", default=None, help="with --cell: the plain teachers' IMAGESxEPOCHS")
+    parser.add_argument("--resnet-teacher-cell", default=None, help="with --cell: the ResNet teachers' IMAGESxEPOCHS")
     parser.add_argument("--seeds", type=int, nargs="+", default=[300, 301])
     parser.add_argument("--families", nargs="+", default=["plain", "resnet"], choices=["plain", "resnet"])
     parser.add_argument("--methods", nargs="+", default=None, help="only these methods (default: all)")
     args = parser.parse_args()
     if min(args.seeds) < 100:
         raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
-    R = cell_recipes(args.profile, *parse_cell(args.cell)) if args.cell else recipes_for(args.profile)
+    R = (design_recipes(args.profile, args.cell, args.plain_teacher_cell, args.resnet_teacher_cell) if args.cell
+         else recipes_for(args.profile))
     store = Store(args.store, log=lambda s: None)
     rates = []
     for family in args.families:
