@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -105,3 +107,35 @@ def test_the_regime_and_tuning_pilots_run_on_pilot_seeds_only(tmp_path, real_cif
     assert "-> plain scratch: lr" in out.stdout and "Tuning(grid=(0.02, 0.05, 0.1)" in out.stdout
     refused = _pilot("tuning.py", tmp_path, real_cifar10, "--seeds", "3")
     assert refused.returncode != 0 and "pilot" in refused.stderr
+
+
+def test_the_halved_design_pilot_moves_each_roles_regime_and_tuning_reuses_its_teachers(tmp_path, real_cifar10):
+    out = _pilot("halved_design.py", tmp_path, real_cifar10, "--seeds", "100", "101", "--student-cells", "10x1",
+                 "--plain-teacher-cells", "10x1", "--resnet-teacher-cells", "10x1")
+    assert out.returncode == 0, out.stderr[-2000:]
+    for line in ("students 10x1: plain2", "plain teachers 10x1: plain4", "resnet teachers 10x1: resnet14",
+                 "plain10 - plain8", "resnet20 - resnet14", "resnet14 - resnet8"):
+        assert line in out.stdout
+    trained = len(list((tmp_path / "store").glob("*/*/recipe.json")))
+    out = _pilot("tuning.py", tmp_path, real_cifar10, "--seeds", "100", "--cell", "10x1", "--plain-teacher-cell",
+                 "10x1", "--families", "plain", "--methods", "kd")
+    assert out.returncode == 0, out.stderr[-2000:]
+    # KD's three students only: the plain10 teacher is the pilot's, found in the store
+    assert len(list((tmp_path / "store").glob("*/*/recipe.json"))) == trained + 3
+
+
+def test_the_pace_check_scales_the_dry_run_and_refuses_an_evidence_seed():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("pace_check", REPO / "benchmarks" / "pace_check.py")
+    pace = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pace)
+    same = dict(pace.DRY_RUN)
+    assert pace.estimate(same) == (1.0, pace.DRY_RUN_SECONDS_PER_SEED * pace.EVIDENCE_SEEDS)
+    slower = {k: v * 1.25 for k, v in same.items()}
+    assert pace.estimate(slower)[0] == pytest.approx(1.25)
+    # the decision's threshold: 0.78x of the dry run's teachers is the last pace whose estimate fits two hours
+    fits = pace.BUDGET_SECONDS / (pace.DRY_RUN_SECONDS_PER_SEED * pace.EVIDENCE_SEEDS)
+    assert 0.77 < fits < 0.79
+    refused = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pace_check.py"), "--seed", "0"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "pilot seed" in refused.stderr

@@ -1,0 +1,66 @@
+"""Does the cpu profile's cold run fit its two hours on this CPU? Answered in about four minutes, before the run.
+
+Trains 01_gap's first models of the cpu design (the plain4 and plain6 teachers, plain2 alone and under plain4) on a
+*pilot* seed in a scratch store, so that no evidence seed is trained to learn the pace, and sets their seconds
+beside the same trainings in the design's dry run (one pilot seed of every notebook, benchmarks/PILOTS.md). The
+cold run's estimate is the dry run's four-seed total scaled by the ratio of the teachers' seconds: the teachers are
+the longest of these and the least moved by warm-up. This VM kind's pace has swung 1.8x within an hour, so the
+check belongs right before the run it decides, on the quiet machine.
+
+    TAKD_DATA=... python benchmarks/pace_check.py            # prints the ratio, the estimate and the decision
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+from takdlib.machine import cpu_model, native_bf16
+from takdlib.profiles import recipes_for
+from takdlib.store import Store
+
+# The dry run of the frozen design (7ef6427, pilot seed 400, the AVX10.1 Xeon; benchmarks/PILOTS.md, "the design
+# frozen"): each training's seconds as its train.log summed them, and the whole run's seconds for one seed.
+DRY_RUN = {"plain2": 12.0, "plain4 teacher": 56.0, "plain2 <- plain4": 11.0, "plain6 teacher": 58.0}
+DRY_RUN_SECONDS_PER_SEED = 2308.0
+EVIDENCE_SEEDS = 4
+BUDGET_SECONDS = 7200.0
+
+
+def trainings(seed: int) -> dict:
+    """01_gap's first trainings, in its order, for one seed: {name as in DRY_RUN: recipe}."""
+    R = recipes_for("cpu")
+    return {"plain2": R.scratch("plain2", seed), "plain4 teacher": R.teacher("plain4", seed),
+            "plain2 <- plain4": R.distill("plain2", R.teacher("plain4", seed)),
+            "plain6 teacher": R.teacher("plain6", seed)}
+
+
+def estimate(seconds: dict[str, float]) -> tuple[float, float]:
+    """(the teachers' ratio to the dry run, the cold run's estimated seconds) from this CPU's seconds."""
+    teachers = [k for k in DRY_RUN if k.endswith("teacher")]
+    ratio = sum(seconds[k] for k in teachers) / sum(DRY_RUN[k] for k in teachers)
+    return ratio, ratio * DRY_RUN_SECONDS_PER_SEED * EVIDENCE_SEEDS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=400, help="a pilot seed (100-499)")
+    parser.add_argument("--store", default=None, help="default: a scratch folder, deleted afterwards")
+    args = parser.parse_args()
+    if not 100 <= args.seed < 500:
+        raise SystemExit("the pace check trains a pilot seed (100-499), never an evidence or replication seed")
+    print(f"CPU: {cpu_model()}, native bf16: {', '.join(native_bf16()) or 'none (use cpu_fp32)'}", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        store = Store(args.store or scratch, log=lambda s: None)
+        seconds = {}
+        for name, recipe in trainings(args.seed).items():
+            seconds[name] = store.get(recipe).summary["train_seconds"]
+            print(f"{name}: {seconds[name]:.0f} s (dry run {DRY_RUN[name]:.0f} s, "
+                  f"{seconds[name] / DRY_RUN[name]:.2f}x)", flush=True)
+    ratio, cold = estimate(seconds)
+    verdict = "fits" if cold <= BUDGET_SECONDS else "does not fit"
+    print(f"teachers {ratio:.2f}x the dry run's: the cold run would take about {cold / 3600:.1f} hours, "
+          f"which {verdict} its {BUDGET_SECONDS / 3600:.0f} hours")
+
+
+if __name__ == "__main__":
+    main()
