@@ -3,8 +3,6 @@ the test set. Top-1 agreement: the % of test images on which both predict the sa
 mean over test images of KL(softmax(teacher) ‖ softmax(student)), in nats."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import torch
 import torch.nn.functional as F
 
@@ -23,13 +21,20 @@ def predictive_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) ->
     return float((log_p_t.exp() * (log_p_t - log_p_s)).sum(1).mean())
 
 
+def test_images(images: DataSpec) -> dict:
+    """What decides a DataSpec's test tensors (`data.make_split`): specs that agree here score the same images."""
+    return dict(dataset=images.dataset, test_per_class=images.test_per_class, split_seed=images.split_seed,
+                input_std=images.input_std)
+
+
 def logits_on_test(store, recipe: Recipe, images: DataSpec) -> torch.Tensor:
-    """The model's logits (N, classes) on the test images of `images` (normalised as the recipe trained),
-    computed once and stored beside the model."""
-    split = store.split(images)
-    key = dict(split="test", images=asdict(images), precision="fp32")
+    """The model's logits (N, classes) on the test images of `images`, in the precision it was trained and scored
+    in (so that its agreement is that of the predictions whose accuracy is reported), computed once and stored
+    beside the model."""
+    split, precision = store.split(images), recipe.optim.precision
+    key = dict(split="test", images=test_images(images), precision=precision)
     return store.derived(recipe, "test_logits", key, lambda: {
-        "logits": predict(store.get(recipe).model, split.test_x, split.input_std)})["logits"]
+        "logits": predict(store.get(recipe).model, split.test_x, split.input_std, precision)})["logits"]
 
 
 def head(recipe: Recipe) -> Recipe:

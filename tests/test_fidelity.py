@@ -8,6 +8,7 @@ import torch
 from takdlib.fidelity import agreement, fidelity, head, predictive_kl, logits_on_test
 from takdlib.profiles import recipes_for
 from takdlib.store import Store
+from takdlib.train import predict
 from conftest import tiny
 
 
@@ -50,3 +51,27 @@ def test_measured_rows_carry_fidelity_for_distilled_models_only(tmp_path, jpeg_a
     row = df.set_index("m")
     assert row.loc["BLKD", "agreement"] == fidelity(store, blkd)["agreement"]
     assert row.loc["NOKD", "agreement"] is None or math.isnan(row.loc["NOKD", "agreement"])
+
+
+def test_fidelity_scores_the_predictions_whose_accuracy_is_reported(tmp_path, jpeg_archive, monkeypatch):
+    """Test logits in the model's own precision: their argmax is the reported accuracy, bf16 as fp32; a teacher's
+    logits on the same test images serve every DataSpec that has them, computed once."""
+    from dataclasses import replace
+
+    from takdlib.recipes import with_data
+
+    monkeypatch.setenv("TAKD_CACHE", str(tmp_path / "cache"))
+    store = Store(tmp_path / "store", jpeg_archive, log=lambda _: None)
+    R = recipes_for("smoke")
+    for precision in ("fp32", "bf16"):
+        blkd = tiny(R.chain(["plain4", "plain2"], 0))
+        blkd = replace(blkd, optim=replace(blkd.optim, precision=precision))
+        logits, split = logits_on_test(store, blkd, blkd.data), store.split(blkd.data)
+        accuracy = 100.0 * (logits.argmax(1) == split.test_y).float().mean().item()  # as train.evaluate
+        assert accuracy == store.get(blkd).summary["final_test_acc"]
+        in_fp32 = predict(store.get(blkd).model, split.test_x, split.input_std, "fp32")
+        assert torch.equal(logits, in_fp32) == (precision == "fp32")
+    teacher = blkd.guides[0]
+    logits_on_test(store, teacher, blkd.data)
+    logits_on_test(store, teacher, with_data(blkd, augment=True, train_per_class=2).data)  # same test images
+    assert len(list(store.path(teacher).glob("test_logits-*.pt"))) == 1
