@@ -139,3 +139,10 @@ def test_the_pace_check_scales_the_dry_run_and_refuses_an_evidence_seed():
     refused = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pace_check.py"), "--seed", "0"],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "pilot seed" in refused.stderr
+
+
+def test_the_augment_benchmark_finds_the_two_ways_equal():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "augment_speed.py"), "--repeats", "5"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "every output equal" in out.stdout and "one crop per image" in out.stdout

@@ -174,6 +174,20 @@ def test_augment_crops_and_flips_within_the_padded_image():
     assert torch.equal(out, augment(x, torch.Generator().manual_seed(0), pad=2))
 
 
+def test_augment_is_its_definition_drawn_in_a_fixed_order():
+    """Row offsets, then column offsets, then flips, from the epoch's generator: the draws every stored teacher
+    was trained with, so a faster augment gives the same images."""
+    x = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8)
+    g = torch.Generator().manual_seed(3)
+    dy, dx = torch.randint(0, 5, (16,), generator=g), torch.randint(0, 5, (16,), generator=g)
+    flip = torch.rand(16, generator=g) < 0.5
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    expected = torch.stack([(lambda crop: crop.flip(2) if flip[k] else crop)(
+        padded[k, :, dy[k]:dy[k] + 8, dx[k]:dx[k] + 8]) for k in range(16)])
+    assert flip.any() and not flip.all() and len(set(dy.tolist())) > 1
+    assert torch.equal(augment(x, torch.Generator().manual_seed(3), pad=2), expected)
+
+
 def test_batches_are_deterministic_per_epoch_and_cover_the_data():
     x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
     y = torch.arange(10)
