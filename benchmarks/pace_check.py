@@ -2,8 +2,8 @@
 
 Trains 01_gap's first models of the cpu design (the plain4 and plain6 teachers, plain2 alone and under plain4) on a
 *pilot* seed in a scratch store, so that no evidence seed is trained to learn the pace, and sets their seconds
-beside the same trainings in the design's dry run (one pilot seed of every notebook, benchmarks/PILOTS.md). The
-cold run's estimate is the dry run's four-seed total scaled by the ratio of the teachers' seconds: the teachers are
+beside the same trainings in the design's dry runs (one pilot seed of every notebook, benchmarks/PILOTS.md). The
+cold run's estimate is the dry runs' four-seed total scaled by the ratio of the teachers' seconds: the teachers are
 the longest of these and the least moved by warm-up. This VM kind's pace has swung 1.8x within an hour, so the
 check belongs right before the run it decides, on the quiet machine.
 
@@ -18,10 +18,11 @@ from takdlib.machine import cpu_model, native_bf16
 from takdlib.profiles import recipes_for
 from takdlib.store import Store
 
-# The dry run of the frozen design (7ef6427, pilot seed 400, the AVX10.1 Xeon; benchmarks/PILOTS.md, "the design
-# frozen"): each training's seconds as its train.log summed them, and the whole run's seconds for one seed.
-DRY_RUN = {"plain2": 12.0, "plain4 teacher": 56.0, "plain2 <- plain4": 11.0, "plain6 teacher": 58.0}
-DRY_RUN_SECONDS_PER_SEED = 2308.0
+# The two dry runs of the frozen design on pilot seed 400 (benchmarks/PILOTS.md): 7ef6427 on the AVX10.1 Xeon
+# (12, 56, 11, 58 s; 2,308 s in all) and 2e5362a on a family 6 model 207 Xeon (15, 52, 12, 72 s; 2,331 s), the
+# same weights bitwise. Their means: one run's trainings vary by a fifth around its pace.
+DRY_RUN = {"plain2": 13.5, "plain4 teacher": 54.0, "plain2 <- plain4": 11.5, "plain6 teacher": 65.0}
+DRY_RUN_SECONDS_PER_SEED = 2319.5
 EVIDENCE_SEEDS = 4
 BUDGET_SECONDS = 7200.0
 
@@ -54,11 +55,11 @@ def main() -> None:
         seconds = {}
         for name, recipe in trainings(args.seed).items():
             seconds[name] = store.get(recipe).summary["train_seconds"]
-            print(f"{name}: {seconds[name]:.0f} s (dry run {DRY_RUN[name]:.0f} s, "
+            print(f"{name}: {seconds[name]:.0f} s (dry runs {DRY_RUN[name]:.1f} s, "
                   f"{seconds[name] / DRY_RUN[name]:.2f}x)", flush=True)
     ratio, cold = estimate(seconds)
     verdict = "fits" if cold <= BUDGET_SECONDS else "does not fit"
-    print(f"teachers {ratio:.2f}x the dry run's: the cold run would take about {cold / 3600:.1f} hours, "
+    print(f"teachers {ratio:.2f}x the dry runs': the cold run would take about {cold / 3600:.1f} hours, "
           f"which {verdict} its {BUDGET_SECONDS / 3600:.0f} hours")
 
 

@@ -133,9 +133,11 @@ def test_the_pace_check_scales_the_dry_run_and_refuses_an_evidence_seed():
     assert pace.estimate(same) == (1.0, pace.DRY_RUN_SECONDS_PER_SEED * pace.EVIDENCE_SEEDS)
     slower = {k: v * 1.25 for k, v in same.items()}
     assert pace.estimate(slower)[0] == pytest.approx(1.25)
-    # the decision's threshold: 0.78x of the dry run's teachers is the last pace whose estimate fits two hours
+    # the decision's threshold: about 0.78x of the dry runs' teachers is the last pace whose estimate fits two hours
     fits = pace.BUDGET_SECONDS / (pace.DRY_RUN_SECONDS_PER_SEED * pace.EVIDENCE_SEEDS)
     assert 0.77 < fits < 0.79
+    at_the_line = {k: v * fits for k, v in same.items()}
+    assert pace.estimate(at_the_line)[1] == pytest.approx(pace.BUDGET_SECONDS)
     refused = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pace_check.py"), "--seed", "0"],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "pilot seed" in refused.stderr
