@@ -2,7 +2,8 @@
 # Execute every notebook headlessly and regenerate figures/ and results/.
 #   ./run_all.sh [--profile smoke|cpu|cpu_fp32|gpu|gpu_fp16|paper|paper_code] [--only NAME...] [--device cpu|cuda]
 #                [--replicate [SEED...] | --check [NOTEBOOK]] [-p NAME VALUE]...
-# Default profile: cpu (at most 90 minutes on 2 CPU cores with native bf16 from an empty store; seconds with a warm one).
+# Default profile: cpu (two hours on 2 CPU cores with native bf16 from an empty store, on the faster Xeons; seconds
+# with a warm one).
 # Data: $TAKD_DATA (a CIFAR archive or folder), else torchvision downloads CIFAR. Store: $TAKD_STORE or ./artifacts.
 # Python: $PYTHON, else the active virtual or conda environment's, else the project's .venv (made by `make`).
 set -euo pipefail

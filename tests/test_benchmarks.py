@@ -148,3 +148,17 @@ def test_the_augment_benchmark_finds_the_two_ways_equal():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "every output equal" in out.stdout and "one crop per image" in out.stdout
+
+
+def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_copies_the_outputs_back(tmp_path):
+    into = tmp_path / "into"
+    into.mkdir()
+    out = subprocess.run([str(REPO / "benchmarks" / "cold_run.sh"), "--into", str(into), "--no-pace-check",
+                          "--allow-dirty", "--profile", "smoke", "--only", "00_primer"],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (into / "runs" / "smoke" / "figures" / "00_primer_temperature.png").exists()
+    run = json.loads((into / "runs" / "smoke" / "results" / "manifest.json").read_text())["runs"][-1]
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert run["git_revision"] == head and run["git_dirty"] is False

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The evidence protocol in one command: run_all.sh from a clean clone of HEAD with its own empty store and data
+# cache (nothing warm, so the manifest's wall time is a cold run's), then its outputs (results/, figures/, runs/)
+# copied back into this checkout for review and commit.
+#   benchmarks/cold_run.sh [--into DIR] [--no-pace-check] [--allow-dirty] [run_all.sh arguments...]
+# Default profile: cpu, which first runs benchmarks/pace_check.py (a pilot seed, its own store and cache) and stops
+# unless its estimate fits two hours. $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an
+# environment to reuse (else `make setup` makes the clone's own .venv). Run it alone on the machine.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+into=$repo pace=1 dirty_ok=0 args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --into) into=$(cd "$2" && pwd); shift 2 ;;
+    --no-pace-check) pace=0; shift ;;
+    --allow-dirty) dirty_ok=1; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+[[ " ${args[*]-} " == *" --profile "* ]] || args=(--profile cpu ${args[@]+"${args[@]}"})
+if [ "$dirty_ok" = 0 ] && [ -n "$(git -C "$repo" status --porcelain)" ]; then
+  echo "cold_run: uncommitted changes in $repo would not be in the run (it clones HEAD); commit them," \
+       "or --allow-dirty to run HEAD as it is" >&2
+  exit 2
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/takd-cold.XXXXXX")
+echo "cold_run: $(git -C "$repo" rev-parse --short HEAD) in $work/clone; store, cache and logs in $work"
+git clone -q "$repo" "$work/clone"
+cd "$work/clone"
+if [ -z "${PYTHON:-}" ]; then make setup >/dev/null; PYTHON=$PWD/.venv/bin/python; fi
+export PYTHON
+if [ "$pace" = 1 ] && [[ " ${args[*]} " == *" --profile cpu "* ]]; then
+  TAKD_CACHE=$work/pace-cache "$PYTHON" benchmarks/pace_check.py | tee "$work/pace_check.txt"
+  if ! grep -q "which fits" "$work/pace_check.txt"; then
+    echo "cold_run: not started; this CPU would not finish the cold run in two hours (--no-pace-check to run it" \
+         "anyway)" >&2
+    exit 3
+  fi
+fi
+TAKD_STORE=$work/store TAKD_CACHE=$work/cache ./run_all.sh "${args[@]}" 2>&1 | tee "$work/run_all.log"
+for folder in results figures runs; do
+  if [ -d "$folder" ]; then mkdir -p "$into/$folder" && cp -a "$folder/." "$into/$folder/"; fi
+done
+echo "cold_run: outputs copied into $into (results/, figures/, runs/); the run's log: $work/run_all.log"
