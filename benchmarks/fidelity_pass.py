@@ -5,7 +5,7 @@ python benchmarks/fidelity_pass.py STORE [--repeats 3]
 
 STORE: the store of a run whose fidelity was computed the old way (fp32 test logits, keyed by the whole DataSpec),
 e.g. a one-seed dry run of the cpu profile. Counts the passes its `test_logits` files record, and the passes the
-new key (the test images only, `fidelity.test_images`) leaves; times one pass over the 10,000 test images per
+new key (the test images only, `fidelity.which_test_images`) leaves; times one pass over the 10,000 test images per
 architecture in fp32 and in bf16 (random weights and images: the time does not depend on them), alternating the
 two, and prints the run's fidelity seconds both ways.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from takdlib.fidelity import test_images
+from takdlib.fidelity import which_test_images
 from takdlib.locations import stored_files
 from takdlib.machine import cpu_model, native_bf16
 from takdlib.models import build_model
@@ -36,7 +36,7 @@ def passes(root: Path) -> tuple[Counter, Counter]:
         for f in meta.parent.glob("test_logits-*.pt"):
             images = DataSpec(**torch.load(f, weights_only=False)["params"]["images"])
             old[arch] += 1
-            new.add((meta.parent.name, arch, json.dumps(test_images(images), sort_keys=True)))
+            new.add((meta.parent.name, arch, json.dumps(which_test_images(images), sort_keys=True)))
     return old, Counter(arch for _, arch, _ in new)
 
 

@@ -21,7 +21,7 @@ def predictive_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) ->
     return float((log_p_t.exp() * (log_p_t - log_p_s)).sum(1).mean())
 
 
-def test_images(images: DataSpec) -> dict:
+def which_test_images(images: DataSpec) -> dict:
     """What decides a DataSpec's test tensors (`data.make_split`): specs that agree here score the same images."""
     return dict(dataset=images.dataset, test_per_class=images.test_per_class, split_seed=images.split_seed,
                 input_std=images.input_std)
@@ -32,7 +32,7 @@ def logits_on_test(store, recipe: Recipe, images: DataSpec) -> torch.Tensor:
     in (so that its agreement is that of the predictions whose accuracy is reported), computed once and stored
     beside the model."""
     split, precision = store.split(images), recipe.optim.precision
-    key = dict(split="test", images=test_images(images), precision=precision)
+    key = dict(split="test", images=which_test_images(images), precision=precision)
     return store.derived(recipe, "test_logits", key, lambda: {
         "logits": predict(store.get(recipe).model, split.test_x, split.input_std, precision)})["logits"]
 

@@ -59,8 +59,10 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--cell", default=None, help="a candidate students' regime, IMAGESxEPOCHS (as capacity_regime.py)")
-    parser.add_argument("--plain-teacher-cell", default=None, help="with --cell: the plain teachers' IMAGESxEPOCHS")
-    parser.add_argument("--resnet-teacher-cell", default=None, help="with --cell: the ResNet teachers' IMAGESxEPOCHS")
+    parser.add_argument("--plain-teacher-cell", default=None,
+                        help="with --cell: the plain teachers' IMAGESxEPOCHS (halved_design.py)")
+    parser.add_argument("--resnet-teacher-cell", default=None,
+                        help="with --cell: the ResNet teachers' IMAGESxEPOCHS (halved_design.py)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[300, 301])
     parser.add_argument("--families", nargs="+", default=["plain", "resnet"], choices=["plain", "resnet"])
     parser.add_argument("--methods", nargs="+", default=None, help="only these methods (default: all)")
