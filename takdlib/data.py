@@ -317,7 +317,7 @@ def normalize(x: torch.Tensor, input_std: float) -> torch.Tensor:
 
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
     """Random crop with zero padding `pad` and horizontal flip, batched: (B, C, H, W) -> same shape."""
-    b, c, h, w = x.shape
+    b, _, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator, device=x.device)
     dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator, device=x.device)
