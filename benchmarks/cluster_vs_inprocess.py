@@ -6,9 +6,12 @@ another order, so the weights, and the accuracies' last digits, differ (tests/te
 equality at equal thread counts).
 
 python benchmarks/cluster_vs_inprocess.py [--notebook 01_gap] [--seeds 0] [--workers 2] [--profile cpu]
+    [--teachers-from STORE]
 
 Both runs share the decoded-image cache ($TAKD_CACHE) and nothing else; each gets a fresh store and output
-folder. Run it on an otherwise idle machine: two runs at once would time each other.
+folder, empty, or with `--teachers-from` holding a copy of STORE's teachers (the models of role "teacher", as
+01_gap leaves them), so that a notebook after 01 times its own trainings only. Run it on an otherwise idle
+machine: two runs at once would time each other.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -35,11 +39,21 @@ def run(notebook: str, profile: str, seeds: list[int], cluster: str | None, work
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     payload = json.loads((work / "out" / "results" / f"{notebook}.json").read_text())
-    measured = ("acc", "val_selected", "best_test", "train_seconds")
+    measured = ("acc", "val_selected", "best_test", "train_seconds", "agreement", "kl", "student_accs")
     accuracies = {json.dumps([key, {k: v for k, v in row.items() if k not in measured}], sort_keys=True): row["acc"]
                   for key, rows in payload.items() if isinstance(rows, list)
                   for row in rows if isinstance(row, dict) and "acc" in row}
     return wall, accuracies
+
+
+def copy_teachers(source: Path, store: Path) -> int:
+    """Copy every model folder of store `source` whose recipe is a teacher's into `store`; returns how many."""
+    copied = 0
+    for recipe in sorted(source.glob("*/*/recipe.json")):
+        if json.loads(recipe.read_text()).get("role") == "teacher" and (recipe.parent / "model.pt").exists():
+            shutil.copytree(recipe.parent, store / recipe.parent.relative_to(source))
+            copied += 1
+    return copied
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,12 +62,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--teachers-from", type=Path, help="a store whose teachers each run starts with")
     args = parser.parse_args(argv)
     cores = os.cpu_count()
-    print(f"{args.notebook}, profile {args.profile}, seeds {args.seeds}, from an empty store; {cores} cores")
+    start = "an empty store" if args.teachers_from is None else f"a store holding {args.teachers_from}'s teachers"
+    print(f"{args.notebook}, profile {args.profile}, seeds {args.seeds}, from {start}; {cores} cores")
     walls, results = {}, {}
     for label, cluster in (("in-process", None), (f"local:{args.workers}", f"local:{args.workers}")):
         with tempfile.TemporaryDirectory() as tmp:
+            if args.teachers_from is not None:
+                print(f"  {copy_teachers(args.teachers_from, Path(tmp) / 'store')} teachers copied", flush=True)
             walls[label], results[label] = run(args.notebook, args.profile, args.seeds, cluster, Path(tmp))
         print(f"  {label:>12}: {walls[label]:7.1f} s", flush=True)
     (a, b) = walls
