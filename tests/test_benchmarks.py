@@ -10,6 +10,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _benchmark_module(name: str):
+    """A script of benchmarks/ imported as a module (they are not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_gpu_throughput_prints_its_table_and_each_profiles_estimate_on_cpu(capsys, tmp_path):
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
@@ -126,10 +135,7 @@ def test_the_halved_design_pilot_moves_each_roles_regime_and_tuning_reuses_its_t
 
 
 def test_the_pace_check_scales_the_dry_run_and_refuses_an_evidence_seed():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("pace_check", REPO / "benchmarks" / "pace_check.py")
-    pace = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pace)
+    pace = _benchmark_module("pace_check")
     same = dict(pace.DRY_RUN)
     assert pace.estimate(same) == (1.0, pace.DRY_RUN_SECONDS_PER_SEED * pace.EVIDENCE_SEEDS)
     slower = {k: v * 1.25 for k, v in same.items()}
@@ -163,3 +169,27 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_copies_th
     run = json.loads((into / "runs" / "smoke" / "results" / "manifest.json").read_text())["runs"][-1]
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert run["git_revision"] == head and run["git_dirty"] is False
+
+
+def test_the_concurrent_steps_benchmark_prints_both_ways_per_model():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "concurrent_steps.py"), "--models", "plain2",
+                          "--steps", "2", "--rounds", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (row,) = [line for line in out.stdout.splitlines() if line.startswith("| plain2 |")]
+    one, two, ratio = (cell.strip() for cell in row.strip("|").split("|")[1:])
+    assert float(one.replace(",", "")) > 0 and float(two.replace(",", "")) > 0 and ratio.endswith("x")
+
+
+def test_the_cluster_benchmark_starts_from_a_copy_of_a_stores_teachers_only(tmp_path):
+    bench = _benchmark_module("cluster_vs_inprocess")
+    source = tmp_path / "source"
+    for address, role, trained in (("aa/aa1", "teacher", True), ("bb/bb2", "student", True),
+                                   ("cc/cc3", "teacher", False)):
+        folder = source / address
+        folder.mkdir(parents=True)
+        (folder / "recipe.json").write_text(json.dumps({"role": role}))
+        if trained:
+            (folder / "model.pt").write_bytes(b"weights")
+    assert bench.copy_teachers(source, tmp_path / "store") == 1
+    assert [p.relative_to(tmp_path / "store").as_posix() for p in (tmp_path / "store").glob("*/*")] == ["aa/aa1"]
+    assert (tmp_path / "store" / "aa" / "aa1" / "model.pt").read_bytes() == b"weights"
