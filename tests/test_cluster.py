@@ -153,8 +153,10 @@ def free_port() -> int:
 
 @pytest.mark.usefixtures("real_cifar10")
 @pytest.mark.xdist_group("longest")  # `make test`: the two longest tests one after the other, not side by side
-def test_a_scheduler_and_two_workers_run_the_smoke_profile(env, tmp_path):
-    """The multi-machine recipe, rehearsed on localhost: `dask scheduler`, two `dask worker`s, run_all.sh."""
+def test_a_scheduler_and_two_workers_run_the_smoke_profile(tmp_path):
+    """The multi-machine recipe, rehearsed on localhost: `dask scheduler`, two `dask worker`s, run_all.sh. The
+    decoded images come from the run's cache ($TAKD_CACHE), as for the notebooks' tests: decoding CIFAR-10 again
+    here would be most of the test."""
     port = free_port()
     dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -175,13 +177,27 @@ def test_a_scheduler_and_two_workers_run_the_smoke_profile(env, tmp_path):
         pids = {json.loads(line)["pid"] for f in (tmp_path / "store").rglob("trainings.jsonl") for line in f.read_text().splitlines()}
         assert os.getpid() not in pids and 1 <= len(pids) <= 2  # trained by the workers, not here
     finally:
-        for p in [*workers, scheduler]:
+        stop_cluster(f"tcp://127.0.0.1:{port}", [*workers, scheduler])
+
+
+def stop_cluster(address: str, processes: list[subprocess.Popen]) -> None:
+    """Stop a scheduler and its workers: through the scheduler (it closes the workers' nannies at once), then,
+    for whatever still runs, SIGINT, and a kill after 30 s."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=10) as client:
+            client.shutdown()
+    except OSError:  # no scheduler to ask (it never started, or died): the signals below
+        pass
+    for p in processes:
+        if p.poll() is None:
             p.send_signal(signal.SIGINT)
-        for p in [*workers, scheduler]:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    for p in processes:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def _worker_malloc_setting():
