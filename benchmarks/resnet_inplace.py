@@ -1,0 +1,80 @@
+"""The ResNet block's ReLUs and residual addition in place against out of place: bitwise the same training, and
+the step's time (`takdlib.models.resnet.BasicBlock.forward` is the in-place one; the out-of-place one is below).
+
+python benchmarks/resnet_inplace.py [--models resnet8 resnet14 resnet20] [--steps 20] [--rounds 8]
+
+One process, the machine's threads, bf16 autocast where the CPU has native bf16 (else fp32), batch 128,
+channels-last, SGD with momentum. Both ways train a model of the same initialisation; after 3 steps their weights
+are compared bitwise, then `--rounds` alternating rounds of `--steps` steps each are timed: the minimum per way.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from takdlib.machine import cpu_model, native_bf16
+from takdlib.models import build_model
+from takdlib.models.resnet import BasicBlock
+
+IN_PLACE = BasicBlock.forward
+
+
+def out_of_place(self, x: torch.Tensor) -> torch.Tensor:
+    out = F.relu(self.bn1(self.conv1(x)))
+    out = self.bn2(self.conv2(out))
+    return F.relu(out + self.shortcut(x))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["resnet8", "resnet14", "resnet20"])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=8)
+    args = parser.parse_args(argv)
+    dtype = torch.bfloat16 if native_bf16() else torch.float32
+    x = torch.randn(128, 3, 32, 32, generator=torch.Generator().manual_seed(0)).contiguous(
+        memory_format=torch.channels_last)
+    y = torch.arange(128) % 10
+
+    def trained(name):
+        torch.manual_seed(0)
+        model = build_model(name, 10).to(memory_format=torch.channels_last).train()
+        return model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def steps(model, opt, forward, n):
+        BasicBlock.forward = forward
+        started = time.perf_counter()
+        for _ in range(n):
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype == torch.bfloat16):
+                loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - started
+
+    print(f"CPU: {cpu_model()}, {torch.get_num_threads()} threads, {dtype}; batch 128, {args.steps} steps, "
+          f"minimum of {args.rounds} alternating rounds")
+    print("| model | weights after 3 steps | out of place: ms/step | in place: ms/step | speed-up |")
+    print("|---|---|---|---|---|")
+    try:
+        for name in args.models:
+            (a, opt_a), (b, opt_b) = trained(name), trained(name)
+            steps(a, opt_a, out_of_place, 3)
+            steps(b, opt_b, IN_PLACE, 3)
+            equal = all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+            old, new = [], []
+            for _ in range(args.rounds):
+                old.append(steps(a, opt_a, out_of_place, args.steps))
+                new.append(steps(b, opt_b, IN_PLACE, args.steps))
+            ms = lambda t: 1000 * min(t) / args.steps
+            print(f"| {name} | {'bitwise equal' if equal else 'DIFFERENT'} | {ms(old):.1f} | {ms(new):.1f} | "
+                  f"{min(old) / min(new):.2f}x |", flush=True)
+    finally:
+        BasicBlock.forward = IN_PLACE
+
+
+if __name__ == "__main__":
+    main()
