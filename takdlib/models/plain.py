@@ -30,7 +30,8 @@ PLAIN_SPECS: dict[int, dict[str, tuple[tuple, tuple]]] = {
 
 
 class PlainCNN(nn.Module):
-    """Conv-BN-ReLU blocks, max-pools, then an MLP head. Input (B, 3, 32, 32) -> logits (B, classes).
+    """Conv-BN-ReLU blocks (Conv-BN-max-pool-ReLU where the spec pools), then an MLP head.
+    Input (B, 3, 32, 32) -> logits (B, classes).
 
     `forward(x, features=True)` also returns the output of every conv block (a list of
     (B, C, H, W) tensors), so hint losses need no second forward pass.
@@ -41,7 +42,9 @@ class PlainCNN(nn.Module):
         stages, in_ch, size = [], 3, 32
         for item in spec:
             if item == "M":
-                stages[-1].append(nn.MaxPool2d(2, 2))
+                # pooled before the ReLU, which commutes with a max: the same values and gradients (ties go to
+                # the same first position), with the ReLU's two passes on a quarter of the map
+                stages[-1].insert(-1, nn.MaxPool2d(2, 2))
                 size //= 2
             else:
                 stages.append([Conv3x3(in_ch, item), nn.BatchNorm2d(item), nn.ReLU(inplace=True)])

@@ -1,7 +1,13 @@
-"""The ResNet block's ReLUs and residual addition in place against out of place: bitwise the same training, and
-the step's time (`takdlib.models.resnet.BasicBlock.forward` is the in-place one; the out-of-place one is below).
+"""The models' blocks rewritten for speed with the same arithmetic, against the way they were: bitwise the same
+training, and the step's time.
 
-python benchmarks/resnet_inplace.py [--models resnet8 resnet14 resnet20] [--steps 20] [--rounds 8]
+- ResNets: `BasicBlock.forward` applies its ReLUs and the residual addition in place (the old, out-of-place
+  forward is below).
+- Plain CNNs: a pooled block is Conv-BN-max-pool-ReLU (the old order, Conv-BN-ReLU-max-pool, is rebuilt below by
+  swapping the two modules back; neither has parameters, so the state dicts are the same).
+
+python benchmarks/cheaper_blocks.py [--models plain2 plain4 plain6 plain10 resnet8 resnet14 resnet20] [--steps 20]
+    [--rounds 8]
 
 One process, the machine's threads, bf16 autocast where the CPU has native bf16 (else fp32), batch 128,
 channels-last, SGD with momentum. Both ways train a model of the same initialisation; after 3 steps their weights
@@ -14,6 +20,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from takdlib.machine import cpu_model, native_bf16
 from takdlib.models import build_model
@@ -28,9 +35,18 @@ def out_of_place(self, x: torch.Tensor) -> torch.Tensor:
     return F.relu(out + self.shortcut(x))
 
 
+def relu_before_pool(model: nn.Module) -> nn.Module:
+    """A plain CNN with each pooled block's ReLU and max-pool in the old order."""
+    for block in model.blocks:
+        if isinstance(block[-2], nn.MaxPool2d):
+            block[-2], block[-1] = block[-1], block[-2]
+    return model
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["resnet8", "resnet14", "resnet20"])
+    parser.add_argument("--models", nargs="+",
+                        default=["plain2", "plain4", "plain6", "plain10", "resnet8", "resnet14", "resnet20"])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args(argv)
@@ -39,13 +55,16 @@ def main(argv: list[str] | None = None) -> None:
         memory_format=torch.channels_last)
     y = torch.arange(128) % 10
 
-    def trained(name):
+    def built(name, old):
         torch.manual_seed(0)
         model = build_model(name, 10).to(memory_format=torch.channels_last).train()
-        return model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        if old and name.startswith("plain"):
+            relu_before_pool(model)
+        return model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), old
 
-    def steps(model, opt, forward, n):
-        BasicBlock.forward = forward
+    def steps(trained, n):
+        model, opt, old = trained
+        BasicBlock.forward = out_of_place if old else IN_PLACE
         started = time.perf_counter()
         for _ in range(n):
             with torch.autocast("cpu", dtype=dtype, enabled=dtype == torch.bfloat16):
@@ -57,18 +76,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"CPU: {cpu_model()}, {torch.get_num_threads()} threads, {dtype}; batch 128, {args.steps} steps, "
           f"minimum of {args.rounds} alternating rounds")
-    print("| model | weights after 3 steps | out of place: ms/step | in place: ms/step | speed-up |")
+    print("| model | weights after 3 steps | before: ms/step | now: ms/step | speed-up |")
     print("|---|---|---|---|---|")
     try:
         for name in args.models:
-            (a, opt_a), (b, opt_b) = trained(name), trained(name)
-            steps(a, opt_a, out_of_place, 3)
-            steps(b, opt_b, IN_PLACE, 3)
-            equal = all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+            before, now = built(name, old=True), built(name, old=False)
+            steps(before, 3)
+            steps(now, 3)
+            equal = all(torch.equal(p, q) for p, q in zip(before[0].state_dict().values(),
+                                                         now[0].state_dict().values()))
             old, new = [], []
             for _ in range(args.rounds):
-                old.append(steps(a, opt_a, out_of_place, args.steps))
-                new.append(steps(b, opt_b, IN_PLACE, args.steps))
+                old.append(steps(before, args.steps))
+                new.append(steps(now, args.steps))
             ms = lambda t: 1000 * min(t) / args.steps
             print(f"| {name} | {'bitwise equal' if equal else 'DIFFERENT'} | {ms(old):.1f} | {ms(new):.1f} | "
                   f"{min(old) / min(new):.2f}x |", flush=True)
