@@ -28,7 +28,7 @@ def _kd(kd: KDSettings) -> dict:
 
 
 _SMOKE = Optim(epochs=1, lr=0.05, schedule="onecycle", batch_size=64, precision="fp32", test_every_epoch=False)
-_SMOKE_DATA = DataSpec(train_per_class=10, val_per_class=5, test_per_class=10)
+_SMOKE_DATA = DataSpec(train_per_class=10, val_per_class=5, test_per_class=5)
 # cpu: teachers learn once, with crop + flip, and every experiment shares them: plain teachers from every
 # training image (4,900 per class) for 4 epochs, the one regime in which plain8 beat plain6; ResNet teachers from
 # 1,000 per class for 12 epochs. Assistants (TAs) and students learn alike, so that a TA is compared with a
@@ -77,7 +77,7 @@ PROFILES: dict[str, Profile] = {
         name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),
         teacher=_one_regime(replace(_SMOKE_DATA, augment=True), replace(_SMOKE, epochs=2)),  # 09 stops one early
         **_kd(_KD), seeds=(0,), resnet_chain=("resnet20", "resnet14", "resnet8"),
-        resnet_teachers=("resnet14", "resnet20"), landscape_steps=5, landscape_images=200, sharpness_directions=2,
+        resnet_teachers=("resnet14", "resnet20"), landscape_steps=3, landscape_images=100, sharpness_directions=2,
         students_per_seed=2, cheap_students=("plain2",),
         note="CI: every code path in seconds; no claim is judged",
     ),

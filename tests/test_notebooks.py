@@ -106,7 +106,7 @@ def test_each_notebook_runs_on_the_smoke_profile(path, real_cifar10, smoke_folde
 def test_a_notebook_runs_on_cifar100(tmp_path):
     """A notebook on CIFAR-100 files in the real format (08, the cheapest from an empty store: plain10 with its
     CIFAR-100 head teaching through plain4, and the loss landscape over 100 classes)."""
-    root = write_cifar100(tmp_path / "c100", train_per_class=15, test_per_class=10)  # the smoke profile's counts
+    root = write_cifar100(tmp_path / "c100", train_per_class=15, test_per_class=5)  # the smoke profile's counts
     result = run_all("--profile", "smoke", "--only", "08_landscape", "-p", "dataset", "cifar100", "-p", "data",
                      str(root), "-p", "out_dir", str(tmp_path / "out"), "-p", "store", str(tmp_path / "store"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
