@@ -200,3 +200,10 @@ def test_the_cheaper_blocks_train_bitwise_as_the_old_ones():
                           "resnet8", "--steps", "1", "--rounds", "1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| plain4 | bitwise equal |" in out.stdout and "| resnet8 | bitwise equal |" in out.stdout
+
+
+def test_the_feature_gradient_layout_benchmark_trains_bitwise_both_ways():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "feature_grad_layout.py"), "--teacher", "resnet14",
+                          "--steps", "1", "--rounds", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "| at | bitwise equal |" in out.stdout and "| fsp | bitwise equal |" in out.stdout

@@ -52,6 +52,33 @@ def test_attention_transfer_is_its_formula():
     assert at.distance(teacher, at.targets((None, teacher))) == 0
 
 
+def test_the_attention_maps_gradient_comes_back_channels_last_with_the_same_values(monkeypatch):
+    """Each ResNet stage feeds the next and its attention map; the two gradients are summed. The next stage's is
+    channels-last; the map's must be too, or the sum and the kernels after it run strided
+    (benchmarks/feature_grad_layout.py). The same gradients either way."""
+    from takdlib.methods import attention
+    from takdlib.models import build_model
+
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(2)).contiguous(
+        memory_format=torch.channels_last)
+    layouts, grads = {}, {}
+    for laid_out in (True, False):
+        if not laid_out:
+            monkeypatch.setattr(attention, "channels_last_grad", lambda features: features)
+        torch.manual_seed(0)
+        model = build_model("resnet8", 10).to(memory_format=torch.channels_last).train()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, stages = model(x, features=True)
+        for i, stage in enumerate(stages):
+            stage.register_hook(lambda g, i=i, k=laid_out: layouts.__setitem__((k, i), g.is_contiguous(
+                memory_format=torch.channels_last)))
+        (logits.float().logsumexp(1).sum() + sum(attention.attention_map(s).sum() for s in stages)).backward()
+        grads[laid_out] = [p.grad for p in model.parameters()]
+    assert all(layouts[True, i] for i in range(3))
+    assert not any(layouts[False, i] for i in range(3))  # what the helper is for
+    assert all(torch.equal(a, b) for a, b in zip(grads[True], grads[False]))
+
+
 def test_fsp_matrices_and_loss_are_their_formulas():
     gen = torch.Generator().manual_seed(1)
     a, b = torch.randn(2, 3, 4, 4, generator=gen), torch.randn(2, 5, 2, 2, generator=gen)

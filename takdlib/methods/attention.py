@@ -9,9 +9,19 @@ import torch.nn.functional as F
 from .base import FeatureDistance, WeightedDistance
 
 
+def channels_last_grad(features: torch.Tensor) -> torch.Tensor:
+    """`features` (B, C, H, W) itself, its gradient made channels-last on the way back. The channel mean's
+    backward sends a gradient in the default layout; added to the network's own channels-last gradient of the
+    same block, it would turn that sum and the block's ReLU and convolution backward into strided kernels: AT's
+    step 1.27x slower on resnet8 (benchmarks/RESULTS.md). The same values, laid out as the network's."""
+    if features.requires_grad:
+        features.register_hook(lambda grad: grad.contiguous(memory_format=torch.channels_last))
+    return features
+
+
 def attention_map(features: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, H·W): the channel mean of the squared activations, L2-normalised per image."""
-    return F.normalize(features.float().pow(2).mean(1).flatten(1))
+    return F.normalize(channels_last_grad(features.float()).pow(2).mean(1).flatten(1))
 
 
 @dataclass(frozen=True)
