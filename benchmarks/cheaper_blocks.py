@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from takdlib.machine import cpu_model, native_bf16
+from takdlib.machine import cpu_model
 from takdlib.models import build_model
 from takdlib.models.resnet import BasicBlock
+from two_ways import compared_row, fixed_batch
 
 IN_PLACE = BasicBlock.forward
 
@@ -50,10 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args(argv)
-    dtype = torch.bfloat16 if native_bf16() else torch.float32
-    x = torch.randn(128, 3, 32, 32, generator=torch.Generator().manual_seed(0)).contiguous(
-        memory_format=torch.channels_last)
-    y = torch.arange(128) % 10
+    x, y, dtype = fixed_batch()
 
     def built(name, old):
         torch.manual_seed(0)
@@ -80,18 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|")
     try:
         for name in args.models:
-            before, now = built(name, old=True), built(name, old=False)
-            steps(before, 3)
-            steps(now, 3)
-            equal = all(torch.equal(p, q) for p, q in zip(before[0].state_dict().values(),
-                                                         now[0].state_dict().values()))
-            old, new = [], []
-            for _ in range(args.rounds):
-                old.append(steps(before, args.steps))
-                new.append(steps(now, args.steps))
-            ms = lambda t: 1000 * min(t) / args.steps
-            print(f"| {name} | {'bitwise equal' if equal else 'DIFFERENT'} | {ms(old):.1f} | {ms(new):.1f} | "
-                  f"{min(old) / min(new):.2f}x |", flush=True)
+            print(compared_row(name, built(name, old=True), built(name, old=False), steps, args.steps, args.rounds),
+                  flush=True)
     finally:
         BasicBlock.forward = IN_PLACE
 

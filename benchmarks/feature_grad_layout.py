@@ -19,9 +19,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from takdlib.machine import cpu_model, native_bf16
+from takdlib.machine import cpu_model
 from takdlib.methods import attention, fsp
 from takdlib.models import build_model
+from two_ways import compared_row, fixed_batch
 
 # each method's weight times its scale, as in the cpu profile (notebook 07: AT's β = 1000, halved; FSP's λ = 1)
 WEIGHTS = {"at": 1000.0 * attention.Attention.scale, "fsp": 1.0 * fsp.FSP.scale}
@@ -50,10 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    dtype = torch.bfloat16 if native_bf16() else torch.float32
-    x = torch.randn(128, 3, 32, 32, generator=torch.Generator().manual_seed(0)).contiguous(
-        memory_format=torch.channels_last)
-    y = torch.arange(128) % 10
+    x, y, dtype = fixed_batch()
     teacher = build_model(args.teacher, 10).to(memory_format=torch.channels_last).eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=dtype, enabled=dtype == torch.bfloat16):
         _, teacher_features = teacher(x, features=True)
@@ -63,8 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         model = build_model(args.student, 10).to(memory_format=torch.channels_last).train()
         return model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 
-    def steps(name, trained, targets, laid_out, n):
-        model, opt = trained
+    def steps(way, n):
+        model, opt, name, targets, laid_out = way
         attention.channels_last_grad = channels_last_grad if laid_out else (lambda t: t)
         fsp_matrix = fsp_matrix_laid_out if laid_out else fsp.fsp_matrix
         started = time.perf_counter()
@@ -86,18 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for name in WEIGHTS:
             targets = [t.detach() for t in summaries(name, teacher_features)]
-            before, now = student(), student()
-            steps(name, before, targets, False, 3)
-            steps(name, now, targets, True, 3)
-            equal = all(torch.equal(p, q) for p, q in zip(before[0].state_dict().values(),
-                                                         now[0].state_dict().values()))
-            old, new = [], []
-            for _ in range(args.rounds):
-                old.append(steps(name, before, targets, False, args.steps))
-                new.append(steps(name, now, targets, True, args.steps))
-            ms = lambda t: 1000 * min(t) / args.steps
-            print(f"| {name} | {'bitwise equal' if equal else 'DIFFERENT'} | {ms(old):.1f} | {ms(new):.1f} | "
-                  f"{min(old) / min(new):.2f}x |", flush=True)
+            way = lambda laid_out: (*student(), name, targets, laid_out)  # noqa: E731
+            print(compared_row(name, way(False), way(True), steps, args.steps, args.rounds), flush=True)
     finally:
         attention.channels_last_grad = channels_last_grad
 
