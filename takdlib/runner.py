@@ -171,7 +171,7 @@ def echoed(path: Path, prefix: str = "    "):
 def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
                   store_root: Path) -> tuple[dict[str, float], dict[str, dict], list[str]]:
     """Execute each notebook with papermill; (wall seconds per notebook, where each notebook's seconds went
-    (`budget.spent`, and the rest as "other"), the names of those that failed). The trainings' progress lines
+    (`budget.spent`, and the rest as "other", None on a cluster), the names of those that failed). The trainings' progress lines
     are echoed as they come."""
     import tempfile
 
@@ -197,10 +197,14 @@ def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
         timings[path.stem] = round(time.perf_counter() - t0, 1)
         split[path.stem] = spent(store_root, started, time.time())
         trained = sum(t for archs in split[path.stem]["train"].values() for t in archs.values())
-        split[path.stem]["other"] = round(timings[path.stem] - trained - split[path.stem]["derived"], 1)
+        # on a cluster the trainings' seconds are the workers', summed while they ran side by side: no
+        # remainder of the wall time is left to call "other"
+        split[path.stem]["other"] = (None if args.cluster else
+                                     round(timings[path.stem] - trained - split[path.stem]["derived"], 1))
         compiling = split[path.stem]["compile"]
         print(f"    {path.stem}: {timings[path.stem]:.0f} s ({split[path.stem]['trained']} models trained in "
-              f"{trained:.0f} s{f', {compiling:.0f} s of it compiling' if compiling else ''})", flush=True)
+              f"{trained:.0f} s{' of worker time' if args.cluster else ''}"
+              f"{f', {compiling:.0f} s of it compiling' if compiling else ''})", flush=True)
     return timings, split, failed
 
 

@@ -172,6 +172,8 @@ def test_a_scheduler_and_two_workers_run_the_smoke_profile(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         run = json.loads((tmp_path / "out" / "results" / "manifest.json").read_text())["runs"][-1]
         assert run["cluster"] == f"tcp://127.0.0.1:{port}"
+        split = run["split"]["08_landscape"]  # workers' seconds, summed: no wall-time remainder to call "other"
+        assert split["trained"] >= 1 and split["other"] is None
         counts = trainings(tmp_path / "store")
         assert counts and set(counts.values()) == {1}
         pids = {json.loads(line)["pid"] for f in (tmp_path / "store").rglob("trainings.jsonl") for line in f.read_text().splitlines()}
