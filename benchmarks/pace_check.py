@@ -18,11 +18,12 @@ from takdlib.machine import cpu_model, native_bf16
 from takdlib.profiles import recipes_for
 from takdlib.store import Store
 
-# The two dry runs of the frozen design on pilot seed 400 (benchmarks/PILOTS.md): 7ef6427 on the AVX10.1 Xeon
-# (12, 56, 11, 58 s; 2,308 s in all) and 2e5362a on a family 6 model 207 Xeon (15, 52, 12, 72 s; 2,331 s), the
-# same weights bitwise. Their means: one run's trainings vary by a fifth around its pace.
-DRY_RUN = {"plain2": 13.5, "plain4 teacher": 54.0, "plain2 <- plain4": 11.5, "plain6 teacher": 65.0}
-DRY_RUN_SECONDS_PER_SEED = 2319.5
+# The three dry runs of the frozen design on pilot seed 400 (benchmarks/PILOTS.md), the same weights bitwise:
+# 7ef6427 on the AVX10.1 Xeon (12, 56, 11, 58 s; 2,308 s in all), 2e5362a (15, 52, 12, 72 s; 2,331 s) and c6bef93
+# (16, 62, 13, 82 s; 2,297.5 s) on family 6 model 207 Xeons. Their means: one run's total is 16-20 times its two
+# teachers' seconds, as this VM's pace drifts within a run, so an estimate is good to about a sixth.
+DRY_RUN = {"plain2": 14.3, "plain4 teacher": 56.7, "plain2 <- plain4": 12.0, "plain6 teacher": 70.7}
+DRY_RUN_SECONDS_PER_SEED = 2312.2
 EVIDENCE_SEEDS = 4
 BUDGET_SECONDS = 7200.0
 
