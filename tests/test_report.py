@@ -1,8 +1,10 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+from takdlib.claims import counts_text
 from takdlib.files import write_json
 from takdlib.papers import PAPER
 from takdlib.report import claims_markdown_file, claims_table, format_claims
@@ -118,3 +120,10 @@ def test_the_fp32_twin_stands_beside_each_verdict_and_its_agreement_is_counted(t
     write_json({"seeds": [5, 6, 7], "claims": []}, fp32 / "01_x.json")
     with pytest.raises(ValueError, match="a twin runs the same seeds"):
         keep_twin(bf16, fp32)
+
+
+def test_the_readme_quotes_the_committed_counts():
+    """After an evidence run, the README's summary must change with results/ (the message has the new sentence)."""
+    repo = Path(__file__).resolve().parent.parent
+    counted = " ".join(counts_text(claims_table(repo / "results")).split())
+    assert counted in " ".join((repo / "README.md").read_text().split()), f"README should say: {counted}"
