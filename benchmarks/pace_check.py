@@ -15,7 +15,7 @@ import argparse
 import tempfile
 
 from takdlib.machine import cpu_model, native_bf16
-from takdlib.profiles import recipes_for
+from takdlib.profiles import pilot_seed, recipes_for
 from takdlib.store import Store
 
 # The three dry runs of the frozen design on pilot seed 400 (benchmarks/PILOTS.md), the same weights bitwise:
@@ -45,11 +45,9 @@ def estimate(seconds: dict[str, float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=400, help="a pilot seed (100-499)")
+    parser.add_argument("--seed", type=pilot_seed, default=400, help="a pilot seed (100-499)")
     parser.add_argument("--store", default=None, help="default: a scratch folder, deleted afterwards")
     args = parser.parse_args()
-    if not 100 <= args.seed < 500:
-        raise SystemExit("the pace check trains a pilot seed (100-499), never an evidence or replication seed")
     print(f"CPU: {cpu_model()}, native bf16: {', '.join(native_bf16()) or 'none (use cpu_fp32)'}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         store = Store(args.store or scratch, log=lambda s: None)

@@ -72,6 +72,24 @@ _TEXT_RESNET = Optim(epochs=150, lr=0.1, schedule="step", milestones=(80, 120), 
 _CODE_PLAIN = Optim(epochs=160, lr=0.01, schedule="constant")
 _CODE_RESNET = Optim(epochs=160, lr=0.1, schedule="takd_code")
 
+# Seeds by purpose, never shared: the profiles' evidence seeds are below 100; pilots (benchmarks/pilots/, the pace
+# check) use PILOT_SEEDS; `run_all.sh --replicate` draws from REPLICATION_SEEDS
+PILOT_SEEDS = range(100, 500)
+REPLICATION_SEEDS = range(500, 1000)
+
+
+def pilot_seed(text: str) -> int:
+    """An argparse `type` for a pilot's seeds: the integer, or an error naming the pilots' range."""
+    import argparse
+
+    seed = int(text)
+    if seed not in PILOT_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"{seed} is not a pilot seed: pilots run on {PILOT_SEEDS.start}-{PILOT_SEEDS.stop - 1}, never on a "
+            f"profile's evidence seeds (below {PILOT_SEEDS.start}) nor on replication seeds")
+    return seed
+
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", student=_one_regime(_SMOKE_DATA, replace(_SMOKE, epochs=2)), assistant=_one_regime(_SMOKE_DATA, _SMOKE),

@@ -19,7 +19,7 @@ from .budget import census, spent, write_census
 from .experiment import PROGRESS_FILE_ENV, output_root
 from .locations import DATA_ENV, REPO_ROOT, STORE_ENV, resolve_store
 from .machine import cpu_model, manifest, profile_for_this_cpu, profile_for_this_gpu
-from .profiles import PROFILES, evidence_profile, get_profile
+from .profiles import PROFILES, REPLICATION_SEEDS, evidence_profile, get_profile
 from .files import write_json
 from .evidence import seal
 from .report import check, claims_file_for, claims_table, format_claims, replication
@@ -29,7 +29,6 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 
 
 CHECK_NOTEBOOK = "05_distilled_ta"  # plain CNNs only, one teacher: the cheapest full notebook
-REPLICATION_SEEDS = range(500, 1000)  # evidence seeds are the profiles' own (below 100), pilots use 100-499
 
 
 def replication_seeds(profile: str, given: list[int]) -> list[int]:

@@ -92,7 +92,8 @@ def test_the_manifest_says_whether_bf16_is_native(monkeypatch):
 
 
 def test_a_replication_runs_on_fresh_seeds_nobody_chose():
-    from takdlib.runner import REPLICATION_SEEDS, replication_seeds
+    from takdlib.profiles import REPLICATION_SEEDS
+    from takdlib.runner import replication_seeds
 
     drawn = replication_seeds("cpu", [])
     assert len(drawn) == len(PROFILES["cpu"].seeds) and all(s in REPLICATION_SEEDS for s in drawn)
@@ -169,3 +170,17 @@ def test_an_instruction_set_limit_is_seen_and_recorded(monkeypatch):
     assert machine.manifest({}, "cpu", "abc", dirty=False)["isa_limits"] == {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     assert machine.manifest({}, "cpu", "abc", dirty=False)["isa_limits"] == {}
+
+
+def test_pilot_seeds_are_neither_evidence_nor_replication_seeds():
+    import argparse
+
+    from takdlib.profiles import PILOT_SEEDS, REPLICATION_SEEDS, pilot_seed
+
+    assert pilot_seed("100") == 100 and pilot_seed("499") == 499
+    for seed in ("99", "3", "500", "999"):  # the last evidence seeds' range, the first and last replication seeds
+        with pytest.raises(argparse.ArgumentTypeError, match="not a pilot seed"):
+            pilot_seed(seed)
+    evidence = {s for p in PROFILES.values() for s in p.seeds}
+    assert not evidence & set(PILOT_SEEDS) and not evidence & set(REPLICATION_SEEDS)
+    assert not set(PILOT_SEEDS) & set(REPLICATION_SEEDS)

@@ -4,7 +4,7 @@ each cell, every architecture's final-epoch test accuracy per seed, the paired d
 of the plain chain (plain2 < plain4 < plain6 < plain8) and the ResNet chain (resnet8 < resnet14), and the
 seconds it cost. The regime issue asks for the cheapest cell where a larger model is the more accurate one.
 
-Pilot seeds only (>= 100; the profiles' evidence seeds are below 100). Seeds run one after another over every
+Pilot seeds only (100-499, `takdlib.profiles.PILOT_SEEDS`). Seeds run one after another over every
 cell, so a pilot stopped early still has whole seeds; the store makes a re-run resume.
 
     TAKD_DATA=... python benchmarks/pilots/capacity_regime.py --store /tmp/pilot-store --seeds 200 201 202 \\
@@ -16,7 +16,7 @@ import argparse
 import time
 from dataclasses import replace
 
-from takdlib.profiles import get_profile
+from takdlib.profiles import get_profile, pilot_seed
 from takdlib.recipes import Recipes
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
@@ -44,13 +44,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[200, 201, 202])
+    parser.add_argument("--seeds", type=pilot_seed, nargs="+", default=[200, 201, 202])
     parser.add_argument("--cells", nargs="+", default=["1000x8", "1000x16", "2500x8", "allx4"],
                         help="IMAGESxEPOCHS per cell: images per class (or 'all') and epochs")
     parser.add_argument("--families", nargs="+", default=list(CHAINS), choices=list(CHAINS))
     args = parser.parse_args()
-    if min(args.seeds) < 100:
-        raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     cells = {c: cell_recipes(args.profile, *parse_cell(c)) for c in args.cells}
     archs = [a for f in args.families for a in CHAINS[f]]

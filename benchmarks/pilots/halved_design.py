@@ -7,7 +7,7 @@ paired difference of each adjacent pair of its chain, and the seconds it cost.
 - plain teachers (crop + flip): `--plain-teacher-cells`, e.g. allx2 2500x4;
 - ResNet teachers (crop + flip): `--resnet-teacher-cells`, e.g. 1000x6.
 
-Pilot seeds only (>= 100). Seeds run one after another over every cell, so a pilot stopped early still has whole
+Pilot seeds only (100-499). Seeds run one after another over every cell, so a pilot stopped early still has whole
 seeds; the store makes a re-run resume, and `tuning.py --cell` reuses its teachers on the same seeds.
 
     TAKD_DATA=... python benchmarks/pilots/halved_design.py --store /tmp/pilot-store --seeds 320 321 \\
@@ -19,7 +19,7 @@ import argparse
 from dataclasses import replace
 
 from capacity_regime import cell_recipes, parse_cell
-from takdlib.profiles import get_profile
+from takdlib.profiles import get_profile, pilot_seed
 from takdlib.recipes import Recipes
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
@@ -57,13 +57,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[320, 321])
+    parser.add_argument("--seeds", type=pilot_seed, nargs="+", default=[320, 321])
     parser.add_argument("--student-cells", nargs="*", default=["1000x4", "500x8"])
     parser.add_argument("--plain-teacher-cells", nargs="*", default=["allx2"])
     parser.add_argument("--resnet-teacher-cells", nargs="*", default=["1000x6"])
     args = parser.parse_args()
-    if min(args.seeds) < 100:
-        raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     cells = {}  # name -> (recipes, role, architectures)
     for c in args.student_cells:

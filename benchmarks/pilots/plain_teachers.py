@@ -2,7 +2,7 @@
 with size at every step, and how far is plain10 above plain2 trained alike (the gap premise)? Also the plain2
 students under plain10 (BLKD) and through plain4 (TAKD), to see that KD still helps under the stronger teacher.
 
-Pilot seeds only (>= 100; the profiles' evidence seeds are below 100).
+Pilot seeds only (100-499, `takdlib.profiles.PILOT_SEEDS`).
 
     TAKD_DATA=... python benchmarks/pilots/plain_teachers.py --store /tmp/pilot-store --seeds 100 101
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from takdlib.profiles import recipes_for
+from takdlib.profiles import pilot_seed, recipes_for
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
 
@@ -21,11 +21,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
+    parser.add_argument("--seeds", type=pilot_seed, nargs="+", default=[100, 101])
     args = parser.parse_args()
     R = recipes_for(args.profile)  # the profile's recipe builders
-    if min(args.seeds) < 100:
-        raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     acc = lambda r: store.get(r).summary["final_test_acc"]  # noqa: E731
     mean_acc = lambda rs: sum(map(acc, rs)) / len(rs)  # noqa: E731

@@ -1,7 +1,7 @@
 """Pilot: how long must the cpu profile's ResNet TA (resnet14, assistant regime) train to sit between its
 teacher (resnet20) and the resnet8 student taught straight by the teacher (BLKD)?
 
-Pilot seeds only (>= 100; the profiles' evidence seeds are below 100). Prints, per TA length, the teacher's,
+Pilot seeds only (100-499, `takdlib.profiles.PILOT_SEEDS`). Prints, per TA length, the teacher's,
 the TA's and the students' final-epoch test accuracy per seed, and the paired TAKD - BLKD difference.
 
     TAKD_DATA=... python benchmarks/pilots/resnet_ta.py --store /tmp/pilot-store --seeds 100 101 102 --epochs 3 8
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from takdlib.profiles import recipes_for
+from takdlib.profiles import pilot_seed, recipes_for
 from takdlib.stats import compare, fmt
 from takdlib.store import Store
 
@@ -20,12 +20,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--seeds", type=pilot_seed, nargs="+", default=[100, 101, 102])
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 8], help="TA epochs to try")
     args = parser.parse_args()
     R = recipes_for(args.profile)  # the profile's recipe builders
-    if min(args.seeds) < 100:
-        raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     store = Store(args.store, log=lambda s: None)
     acc = lambda r: store.get(r).summary["final_test_acc"]  # noqa: E731
     head, nokd, blkd = {}, {}, {}

@@ -5,7 +5,7 @@ regime, or a candidate regime given as --cell) is trained at each rate of the gr
 highest mean final *validation* accuracy (ties: the smaller rate). Only the student's rate moves: its teacher and
 TAs stay as the profile trains them. Prints the table and the `Tuning(...)` for takdlib/profiles.py.
 
-Pilot seeds only (>= 100; the profiles' evidence seeds are below 100; this pilot's range is 300-399).
+Pilot seeds only (100-499, `takdlib.profiles.PILOT_SEEDS`; this pilot's range is 300-399).
 
     TAKD_DATA=... python benchmarks/pilots/tuning.py --store /tmp/pilot-store --seeds 300 301
 """
@@ -17,7 +17,7 @@ from dataclasses import replace
 from halved_design import design_recipes
 from takdlib.methods import (AttentionSettings, DISTSettings, DKDSettings, FSPSettings, HintSettings,
                              LabelSmoothingSettings)
-from takdlib.profiles import recipes_for
+from takdlib.profiles import pilot_seed, recipes_for
 from takdlib.recipes import Recipe, Recipes
 from takdlib.stats import mean_std
 from takdlib.store import Store
@@ -63,12 +63,10 @@ def main() -> None:
                         help="with --cell: the plain teachers' IMAGESxEPOCHS (halved_design.py)")
     parser.add_argument("--resnet-teacher-cell", default=None,
                         help="with --cell: the ResNet teachers' IMAGESxEPOCHS (halved_design.py)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[300, 301])
+    parser.add_argument("--seeds", type=pilot_seed, nargs="+", default=[300, 301])
     parser.add_argument("--families", nargs="+", default=["plain", "resnet"], choices=["plain", "resnet"])
     parser.add_argument("--methods", nargs="+", default=None, help="only these methods (default: all)")
     args = parser.parse_args()
-    if min(args.seeds) < 100:
-        raise SystemExit("pilots run on seeds >= 100 only: the evidence seeds are below 100")
     R = (design_recipes(args.profile, args.cell, args.plain_teacher_cell, args.resnet_teacher_cell) if args.cell
          else recipes_for(args.profile))
     store = Store(args.store, log=lambda s: None)
