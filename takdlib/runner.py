@@ -170,8 +170,8 @@ def echoed(path: Path, prefix: str = "    "):
 def run_notebooks(paths: list[Path], params: dict, args, executed: Path,
                   store_root: Path) -> tuple[dict[str, float], dict[str, dict], list[str]]:
     """Execute each notebook with papermill; (wall seconds per notebook, where each notebook's seconds went
-    (`budget.spent`, and the rest as "other", None on a cluster), the names of those that failed). The trainings' progress lines
-    are echoed as they come."""
+    (`budget.spent`, and the rest as "other", None on a cluster), the names of those that failed). The
+    trainings' progress lines are echoed as they come."""
     import tempfile
 
     timings, split, failed = {}, {}, []
