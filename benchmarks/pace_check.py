@@ -7,7 +7,7 @@ cold run's estimate is the dry runs' four-seed total scaled by the ratio of the 
 the longest of these and the least moved by warm-up. This VM kind's pace has swung 1.8x within an hour, so the
 check belongs right before the run it decides, on the quiet machine.
 
-    TAKD_DATA=... python benchmarks/pace_check.py            # prints the ratio, the estimate and the decision
+    TAKD_DATA=... python benchmarks/pace_check.py [--minutes-left M]   # the ratio, the estimate, the decision
 """
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ DRY_RUN = {"plain2": 14.3, "plain4 teacher": 56.7, "plain2 <- plain4": 12.0, "pl
 DRY_RUN_SECONDS_PER_SEED = 2312.2
 EVIDENCE_SEEDS = 4
 BUDGET_SECONDS = 7200.0
+# A session starts the run only with this many times the estimate left, plus the minutes after it (copying, sealing
+# and committing the evidence): this VM kind's pace drifts within a run (benchmarks/PILOTS.md, seventh session)
+SESSION_MARGIN = 1.3
+AFTER_RUN_MINUTES = 15.0
 
 
 def trainings(seed: int) -> dict:
@@ -43,10 +47,23 @@ def estimate(seconds: dict[str, float]) -> tuple[float, float]:
     return ratio, ratio * DRY_RUN_SECONDS_PER_SEED * EVIDENCE_SEEDS
 
 
+def decision(cold: float, minutes_left: float | None = None) -> str:
+    """"start", or why not: the estimated seconds against the profile's budget and, where given, the minutes left
+    in the session."""
+    if cold > BUDGET_SECONDS:
+        return f"do not start: over the profile's {BUDGET_SECONDS / 3600:.0f} hours"
+    needed = cold * SESSION_MARGIN / 60 + AFTER_RUN_MINUTES
+    if minutes_left is not None and needed > minutes_left:
+        return (f"do not start: {minutes_left:.0f} minutes left, and it needs {needed:.0f} ({SESSION_MARGIN}x the "
+                f"estimate and {AFTER_RUN_MINUTES:.0f} minutes after it)")
+    return "start"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=pilot_seed, default=400, help="a pilot seed (100-499)")
     parser.add_argument("--store", default=None, help="default: a scratch folder, deleted afterwards")
+    parser.add_argument("--minutes-left", type=float, default=None, help="the session's minutes left, if it ends")
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}, native bf16: {', '.join(native_bf16()) or 'none (use cpu_fp32)'}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
@@ -60,6 +77,7 @@ def main() -> None:
     verdict = "fits" if cold <= BUDGET_SECONDS else "does not fit"
     print(f"teachers {ratio:.2f}x the dry runs': the cold run would take about {cold / 3600:.1f} hours, "
           f"which {verdict} its {BUDGET_SECONDS / 3600:.0f} hours")
+    print(f"decision: {decision(cold, args.minutes_left)}")
 
 
 if __name__ == "__main__":

@@ -145,6 +145,13 @@ def test_the_pace_check_scales_the_dry_run_and_refuses_an_evidence_seed():
     assert 0.77 < fits < 0.79
     at_the_line = {k: v * fits for k, v in same.items()}
     assert pace.estimate(at_the_line)[1] == pytest.approx(pace.BUDGET_SECONDS)
+    # the decision: within the budget, and where the session's end is given, 1.3x the estimate + 15 minutes left
+    assert pace.decision(pace.BUDGET_SECONDS) == "start"
+    assert pace.decision(pace.BUDGET_SECONDS + 1).startswith("do not start: over")
+    two_hours_needs = pace.BUDGET_SECONDS * pace.SESSION_MARGIN / 60 + pace.AFTER_RUN_MINUTES  # 171 minutes
+    assert pace.decision(pace.BUDGET_SECONDS, two_hours_needs) == "start"
+    assert pace.decision(pace.BUDGET_SECONDS, two_hours_needs - 1).startswith("do not start: 170 minutes left")
+    assert pace.decision(6000, 145) == "start" and pace.decision(6000, 144).startswith("do not start")
     refused = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pace_check.py"), "--seed", "0"],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "pilot seed" in refused.stderr
@@ -169,6 +176,26 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_copies_th
     run = json.loads((into / "runs" / "smoke" / "results" / "manifest.json").read_text())["runs"][-1]
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert run["git_revision"] == head and run["git_dirty"] is False
+
+
+@pytest.mark.parametrize("decided, started", [("decision: start", True),
+                                              ("decision: do not start: 100 minutes left, and it needs 171", False)])
+def test_the_cold_run_script_starts_only_on_the_pace_checks_start(tmp_path, decided, started):
+    """A stand-in Python answers the pace check (recording its arguments) and the run: the script goes on only on
+    the exact line "decision: start", and passes --minutes-left to the check."""
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path / 'calls'}\n"
+                    f"case \"$1\" in *pace_check.py) echo '{decided}' ;; esac\n")
+    fake.chmod(0o755)
+    out = subprocess.run([str(REPO / "benchmarks" / "cold_run.sh"), "--into", str(tmp_path), "--allow-dirty",
+                          "--minutes-left", "100", "--only", "00_primer"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHON": str(fake), "TMPDIR": str(tmp_path)})
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0].endswith("benchmarks/pace_check.py --minutes-left 100")
+    if started:
+        assert out.returncode == 0 and calls[1].startswith("-m takdlib.runner --profile cpu --only 00_primer")
+    else:
+        assert out.returncode == 3 and len(calls) == 1 and "decided against it" in out.stderr
 
 
 def test_the_concurrent_steps_benchmark_prints_both_ways_per_model():
