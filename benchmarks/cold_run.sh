@@ -2,20 +2,23 @@
 # The evidence protocol in one command: run_all.sh from a clean clone of HEAD with its own empty store and data
 # cache (nothing warm, so the manifest's wall time is a cold run's), then its outputs (results/, figures/, runs/)
 # copied back into this checkout for review and commit.
-#   benchmarks/cold_run.sh [--into DIR] [--no-pace-check] [--minutes-left M] [--allow-dirty] [run_all.sh arguments...]
+#   benchmarks/cold_run.sh [--into DIR] [--no-pace-check] [--minutes-left M] [--commit] [--allow-dirty]
+#                          [run_all.sh arguments...]
 # Default profile: cpu, which first runs benchmarks/pace_check.py (a pilot seed, its own store and cache) and stops
-# unless it decides "start": an estimate within two hours and, where --minutes-left says the session ends, 1.3x it
-# plus a quarter hour left. $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an
-# environment to reuse (else `make setup` makes the clone's own .venv). Run it alone on the machine.
+# unless it decides "start": where --minutes-left says the session ends, 1.1x its estimate plus five minutes left.
+# --commit: commit the copied outputs in DIR at once, with the counts its README quotes (a session may end soon
+# after the run). $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an environment to reuse
+# (else `make setup` makes the clone's own .venv). Run it alone on the machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-into=$repo pace=1 dirty_ok=0 args=() left=()
+into=$repo pace=1 dirty_ok=0 commit=0 args=() left=()
 while [ $# -gt 0 ]; do
   case $1 in
     --into) into=$(cd "$2" && pwd); shift 2 ;;
     --no-pace-check) pace=0; shift ;;
     --minutes-left) left=(--minutes-left "$2"); shift 2 ;;
     --allow-dirty) dirty_ok=1; shift ;;
+    --commit) commit=1; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -26,7 +29,8 @@ if [ "$dirty_ok" = 0 ] && [ -n "$(git -C "$repo" status --porcelain)" ]; then
   exit 2
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/takd-cold.XXXXXX")
-echo "cold_run: $(git -C "$repo" rev-parse --short HEAD) in $work/clone; store, cache and logs in $work"
+revision=$(git -C "$repo" rev-parse --short HEAD)
+echo "cold_run: $revision in $work/clone; store, cache and logs in $work"
 git clone -q "$repo" "$work/clone"
 cd "$work/clone"
 if [ -z "${PYTHON:-}" ]; then make setup >/dev/null; PYTHON=$PWD/.venv/bin/python; fi
@@ -43,3 +47,15 @@ for folder in results figures runs; do
   if [ -d "$folder" ]; then mkdir -p "$into/$folder" && cp -a "$folder/." "$into/$folder/"; fi
 done
 echo "cold_run: outputs copied into $into (results/, figures/, runs/); the run's log: $work/run_all.log"
+if [ "$commit" = 1 ]; then
+  copied=()
+  for folder in results figures runs; do [ -d "$into/$folder" ] && copied+=("$folder"); done
+  if [ -f "$into/README.md" ] && [ -f "$into/results/manifest.json" ]; then  # the counts it quotes, requoted
+    "$PYTHON" -m takdlib.report "$into/results" --readme "$into/README.md" | tail -1 && copied+=(README.md)
+  fi
+  git -C "$into" add -- "${copied[@]}"
+  git -C "$into" commit -q \
+    -m "Evidence: ./run_all.sh ${args[*]} from an empty store at $revision (benchmarks/cold_run.sh)" \
+    -m "Its manifest (results/manifest.json, or runs/<profile>/results/) records the wall time, its split and the CPU."
+  echo "cold_run: committed in $into: $(git -C "$into" log -1 --format='%h %s')"
+fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from .claims import KIND_TITLES, KINDS, counts_text
@@ -233,6 +234,24 @@ def check(committed: dict, checked: dict) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", within, len(rows)
 
 
+# The README quotes the committed counts between these two comments (invisible where Markdown is rendered)
+QUOTED_COUNTS = re.compile(r"(<!-- counts -->)(.*?)(<!-- /counts -->)", re.S)
+
+
+def quoted_counts(readme: str) -> str:
+    """The counts the README quotes, one space between words (ValueError where it has no counts markers)."""
+    found = QUOTED_COUNTS.search(readme)
+    if found is None:
+        raise ValueError("the README has no <!-- counts -->...<!-- /counts --> to quote the committed counts in")
+    return " ".join(found.group(2).split())
+
+
+def with_counts_quoted(readme: str, rows: list[dict]) -> str:
+    """The README with the counts of these claim rows between its counts markers."""
+    quoted_counts(readme)  # the markers are there
+    return QUOTED_COUNTS.sub(lambda m: m.group(1) + counts_text(rows) + m.group(3), readme, count=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
     parser.add_argument("results_dir", nargs="?", default=None,
@@ -241,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--twin", metavar="DIR", help="keep the verdicts of the same design and seeds in fp32 "
                         "(DIR: runs/cpu_fp32/results after ./run_all.sh --profile cpu_fp32) beside each row of "
                         "claims.md (implies --markdown; then reseal: python -m takdlib.evidence --seal)")
+    parser.add_argument("--readme", metavar="PATH", help="quote the counts of these results in this README "
+                        "(between its <!-- counts --> and <!-- /counts -->)")
     args = parser.parse_args(argv)
     from .locations import REPO_ROOT
 
@@ -250,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the fp32 twin's verdicts kept in {keep_twin(results_dir, args.twin)}")
     if args.markdown or args.twin:
         (results_dir / "claims.md").write_text(claims_file_for(results_dir))
+    if args.readme:
+        readme = Path(args.readme)
+        readme.write_text(with_counts_quoted(readme.read_text(), claims_table(results_dir)))
+        print(f"{readme} quotes: {quoted_counts(readme.read_text())}")
     return 0
 
 

@@ -7,7 +7,8 @@ import torch
 from takdlib.claims import counts_text
 from takdlib.files import write_json
 from takdlib.papers import PAPER
-from takdlib.report import claims_markdown_file, claims_table, format_claims
+from takdlib.report import (claims_markdown_file, claims_table, format_claims, main, quoted_counts,
+                            with_counts_quoted)
 from takdlib.stats import inherited_mistake_rate
 
 
@@ -123,7 +124,21 @@ def test_the_fp32_twin_stands_beside_each_verdict_and_its_agreement_is_counted(t
 
 
 def test_the_readme_quotes_the_committed_counts():
-    """After an evidence run, the README's summary must change with results/ (the message has the new sentence)."""
+    """After an evidence run, the README's summary must change with results/ (`python -m takdlib.report
+    --readme README.md` quotes them)."""
     repo = Path(__file__).resolve().parent.parent
-    counted = " ".join(counts_text(claims_table(repo / "results")).split())
-    assert counted in " ".join((repo / "README.md").read_text().split()), f"README should say: {counted}"
+    counted = counts_text(claims_table(repo / "results"))
+    assert quoted_counts((repo / "README.md").read_text()) == counted, f"README should say: {counted}"
+
+
+def test_the_readme_counts_are_requoted_between_their_markers_and_nowhere_else(tmp_path):
+    rows = [{"kind": "paper", "verdict": "reproduced"}, {"kind": "paper", "verdict": "inconclusive"}]
+    readme = tmp_path / "README.md"
+    readme.write_text("Counts: <!-- counts -->paper claims (9): 9 reproduced<!-- /counts -->.\npaper claims (9) stay\n")
+    write_json({"claims": rows}, tmp_path / "results" / "01_gap.json")
+    assert main([str(tmp_path / "results"), "--readme", str(readme)]) == 0
+    assert readme.read_text() == (f"Counts: <!-- counts -->{counts_text(rows)}<!-- /counts -->.\n"
+                                  "paper claims (9) stay\n")
+    assert quoted_counts(readme.read_text()) == counts_text(rows)
+    with pytest.raises(ValueError, match="no <!-- counts -->"):
+        with_counts_quoted("no markers here", rows)
