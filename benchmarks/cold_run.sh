@@ -6,8 +6,8 @@
 #                          [run_all.sh arguments...]
 # Default profile: cpu, which first runs benchmarks/pace_check.py (a pilot seed, its own store and cache) and stops
 # unless it decides "start": where --minutes-left says the session ends, 1.1x its estimate plus five minutes left.
-# --commit: commit the copied outputs in DIR at once, with the counts its README quotes (a session may end soon
-# after the run). $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an environment to reuse
+# --commit: commit the copied outputs in DIR at once, with the counts and costs its README quotes (a session may
+# end soon after the run). $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an environment to reuse
 # (else `make setup` makes the clone's own .venv). Run it alone on the machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,8 +50,11 @@ echo "cold_run: outputs copied into $into (results/, figures/, runs/); the run's
 if [ "$commit" = 1 ]; then
   copied=()
   for folder in results figures runs; do [ -d "$into/$folder" ] && copied+=("$folder"); done
-  if [ -f "$into/README.md" ] && [ -f "$into/results/manifest.json" ]; then  # the counts it quotes, requoted
-    "$PYTHON" -m takdlib.report "$into/results" --readme "$into/README.md" | tail -1 && copied+=(README.md)
+  if [ -f "$into/README.md" ] && [ -f "$into/results/census.json" ]; then  # what it quotes from them, requoted
+    "$PYTHON" -m takdlib.report "$into/results" --readme "$into/README.md" | tail -1
+    "$PYTHON" -m takdlib.budget --census "$into/results/census.json" --assume-tflops 25 --device-name "one H100" \
+      --readme "$into/README.md" | tail -1
+    copied+=(README.md)
   fi
   git -C "$into" add -- "${copied[@]}"
   git -C "$into" commit -q \

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .data import NUM_CLASSES
+from .files import with_quoted
 from .profiles import PROFILES, evidence_profile, get_profile
 from .methods import recipe_from_dict
 from .recipes import STUDENT_SEED_STRIDE, Profile
@@ -222,21 +223,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-steps-per-second", type=float, default=1000.0,
                         help="with --assume-tflops: the most training steps (batch 128) per second, for small models")
     parser.add_argument("--device-name", default="assumed device", help="the device's name in the table (--assume-tflops)")
+    parser.add_argument("--readme", metavar="PATH", help="quote the table in this README too (between its "
+                        "<!-- budget --> and <!-- /budget -->)")
     args = parser.parse_args(argv)
+    if args.readme and not (args.rates or args.assume_tflops):
+        parser.error("--readme quotes a table: give --rates or --assume-tflops")
     if args.from_store:
         name = evidence_profile().name
         write_census(census(args.from_store, name), Path(args.census), name)
         print(f"wrote {args.census}")
     source, counts = read_census(args.census)
     if args.rates:
-        rates = json.loads(Path(args.rates).read_text())
-        print(table(counts, source, rates["images_per_second"], rates["device"]))
+        measured = json.loads(Path(args.rates).read_text())
+        rates, device = measured["images_per_second"], measured["device"]
+        print(table(counts, source, rates, device))
     if args.assume_tflops:
         archs = {a for name in PROFILES for t in trainings(counts, source, name) for a in (t.arch, *t.guides)}
         device = (f"{args.device_name}, assumed {args.assume_tflops:g} TFLOP/s and at most "
                   f"{args.max_steps_per_second:g} steps/s")
         rates = rates_from_flops(sorted(archs), args.assume_tflops, args.max_steps_per_second)
         print(table(counts, source, rates, device))
+    if args.readme:
+        readme = Path(args.readme)
+        readme.write_text(with_quoted(readme.read_text(), "budget", table(counts, source, rates, device)))
+        print(f"quoted in {readme}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Every torch file takdlib writes (data caches, resume points, models) goes throug
 temporary file in the same folder, renamed into place, with its sha256 recorded beside it (<name>.sha256).
 `verified_torch_load` refuses a file whose content does not match, so a damaged cache or resume point is
 rebuilt, never used. A failed write (disk full, read-only, no permission) leaves no temporary file behind
-and raises StorageError naming the path and the cause.
+and raises StorageError naming the path and the cause. Text a document quotes from a command's output sits between
+two named comments (`quoted`, `with_quoted`), so the command can quote it again after a new run.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -130,3 +132,23 @@ def discard(path: Path) -> None:
     """Remove a file and its recorded hash, if present."""
     for p in (Path(path), digest_path(path)):
         p.unlink(missing_ok=True)
+
+
+def _quote_markers(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- {re.escape(name)} -->)(.*?)(<!-- /{re.escape(name)} -->)", re.S)
+
+
+def quoted(text: str, name: str) -> str:
+    """What text quotes between <!-- name --> and <!-- /name --> (invisible where Markdown is rendered), its
+    outer blank lines trimmed; ValueError where the markers are missing."""
+    found = _quote_markers(name).search(text)
+    if found is None:
+        raise ValueError(f"no <!-- {name} -->...<!-- /{name} --> to quote in")
+    return found.group(2).strip("\n")
+
+
+def with_quoted(text: str, name: str, content: str) -> str:
+    """text with content between its <!-- name --> markers (on lines of their own where the content has several)."""
+    quoted(text, name)  # the markers are there
+    inner = f"\n{content}\n" if "\n" in content else content
+    return _quote_markers(name).sub(lambda m: m.group(1) + inner + m.group(3), text, count=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from .claims import KIND_TITLES, KINDS, counts_text
+from .files import quoted, with_quoted
 from .stats import VERDICT_RULE
 
 def _cell(text) -> str:
@@ -234,24 +234,6 @@ def check(committed: dict, checked: dict) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", within, len(rows)
 
 
-# The README quotes the committed counts between these two comments (invisible where Markdown is rendered)
-QUOTED_COUNTS = re.compile(r"(<!-- counts -->)(.*?)(<!-- /counts -->)", re.S)
-
-
-def quoted_counts(readme: str) -> str:
-    """The counts the README quotes, one space between words (ValueError where it has no counts markers)."""
-    found = QUOTED_COUNTS.search(readme)
-    if found is None:
-        raise ValueError("the README has no <!-- counts -->...<!-- /counts --> to quote the committed counts in")
-    return " ".join(found.group(2).split())
-
-
-def with_counts_quoted(readme: str, rows: list[dict]) -> str:
-    """The README with the counts of these claim rows between its counts markers."""
-    quoted_counts(readme)  # the markers are there
-    return QUOTED_COUNTS.sub(lambda m: m.group(1) + counts_text(rows) + m.group(3), readme, count=1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print every notebook's claims: paper vs ours vs verdict.")
     parser.add_argument("results_dir", nargs="?", default=None,
@@ -273,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         (results_dir / "claims.md").write_text(claims_file_for(results_dir))
     if args.readme:
         readme = Path(args.readme)
-        readme.write_text(with_counts_quoted(readme.read_text(), claims_table(results_dir)))
-        print(f"{readme} quotes: {quoted_counts(readme.read_text())}")
+        readme.write_text(with_quoted(readme.read_text(), "counts", counts_text(claims_table(results_dir))))
+        print(f"{readme} quotes: {quoted(readme.read_text(), 'counts')}")
     return 0
 
 

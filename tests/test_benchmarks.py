@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from takdlib.claims import counts_text
+from takdlib.files import quoted
+from takdlib.report import claims_table
+
 REPO = Path(__file__).resolve().parent.parent
+GIT_IDENTITY = {f"GIT_{who}_{what}": "t" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")}
 
 
 def _benchmark_module(name: str):
@@ -162,15 +167,14 @@ def test_the_augment_benchmark_finds_the_two_ways_equal():
     assert "every output equal" in out.stdout and "one crop per image" in out.stdout
 
 
-GIT_IDENTITY = {f"GIT_{who}_{what}": "t" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")}
-
-
 def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_the_outputs_copied_back(tmp_path):
     into = tmp_path / "into"
     into.mkdir()
     git = ["git", "-C", str(into), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(git[:3] + ["init", "-q"], check=True)
-    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "before"], check=True)
+    (into / "README.md").write_text("<!-- counts --><!-- /counts -->\n\n<!-- budget --><!-- /budget -->\n")
+    subprocess.run(git + ["add", "README.md"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "before"], check=True)
     out = subprocess.run([str(REPO / "benchmarks" / "cold_run.sh"), "--into", str(into), "--no-pace-check",
                           "--allow-dirty", "--commit", "--profile", "smoke", "--only", "00_primer"],
                          capture_output=True, text=True, timeout=300,
@@ -185,6 +189,11 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
     assert committed.startswith("Evidence: ./run_all.sh --profile smoke --only 00_primer from an empty store at "
                                 f"{head[:7]}")
     assert "runs/smoke/results/manifest.json" in committed and "00_primer_temperature.png" in committed
+    # the README quotes the counts and costs of the results/ copied back (here the committed ones, unchanged)
+    readme = (into / "README.md").read_text()
+    assert "README.md" in committed.splitlines()
+    assert quoted(readme, "counts") == counts_text(claims_table(REPO / "results"))
+    assert quoted(readme, "budget").startswith("| profile | trainings | one H100, assumed 25 TFLOP/s")
 
 
 @pytest.mark.parametrize("decided, started", [("decision: start", True),

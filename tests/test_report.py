@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from takdlib.claims import counts_text
-from takdlib.files import write_json
+from takdlib.files import quoted, with_quoted, write_json
 from takdlib.papers import PAPER
-from takdlib.report import (claims_markdown_file, claims_table, format_claims, main, quoted_counts,
-                            with_counts_quoted)
+from takdlib.report import claims_markdown_file, claims_table, format_claims, main
 from takdlib.stats import inherited_mistake_rate
 
 
@@ -128,7 +127,8 @@ def test_the_readme_quotes_the_committed_counts():
     --readme README.md` quotes them)."""
     repo = Path(__file__).resolve().parent.parent
     counted = counts_text(claims_table(repo / "results"))
-    assert quoted_counts((repo / "README.md").read_text()) == counted, f"README should say: {counted}"
+    assert " ".join(quoted((repo / "README.md").read_text(), "counts").split()) == counted, \
+        f"README should say: {counted}"
 
 
 def test_the_readme_counts_are_requoted_between_their_markers_and_nowhere_else(tmp_path):
@@ -139,6 +139,9 @@ def test_the_readme_counts_are_requoted_between_their_markers_and_nowhere_else(t
     assert main([str(tmp_path / "results"), "--readme", str(readme)]) == 0
     assert readme.read_text() == (f"Counts: <!-- counts -->{counts_text(rows)}<!-- /counts -->.\n"
                                   "paper claims (9) stay\n")
-    assert quoted_counts(readme.read_text()) == counts_text(rows)
+    assert quoted(readme.read_text(), "counts") == counts_text(rows)
     with pytest.raises(ValueError, match="no <!-- counts -->"):
-        with_counts_quoted("no markers here", rows)
+        with_quoted("no markers here", "counts", counts_text(rows))
+    table = "| a |\n|---|\n| 1 |"  # several lines: the markers on lines of their own, the text around kept
+    assert with_quoted("x <!-- t -->old<!-- /t --> y", "t", table) == f"x <!-- t -->\n{table}\n<!-- /t --> y"
+    assert quoted(with_quoted("<!-- t --><!-- /t -->", "t", table), "t") == table
