@@ -192,7 +192,7 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
     # the README quotes the counts and costs of the results/ copied back (here the committed ones, unchanged)
     readme = (into / "README.md").read_text()
     assert "README.md" in committed.splitlines()
-    assert quoted(readme, "counts") == counts_text(claims_table(REPO / "results"))
+    assert quoted(readme, "counts") == counts_text(claims_table(into / "results"))
     assert quoted(readme, "budget").startswith("| profile | trainings | one H100, assumed 25 TFLOP/s")
 
 
