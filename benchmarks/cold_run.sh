@@ -49,7 +49,9 @@ done
 echo "cold_run: outputs copied into $into (results/, figures/, runs/); the run's log: $work/run_all.log"
 if [ "$commit" = 1 ]; then
   copied=()
-  for folder in results figures runs; do [ -d "$into/$folder" ] && copied+=("$folder"); done
+  for folder in results figures runs; do  # runs/ is ignored where it holds no evidence (as in this repository)
+    if [ -d "$into/$folder" ] && ! git -C "$into" check-ignore -q "$folder"; then copied+=("$folder"); fi
+  done
   if [ -f "$into/README.md" ] && [ -f "$into/results/census.json" ]; then  # what it quotes from them, requoted
     "$PYTHON" -m takdlib.report "$into/results" --readme "$into/README.md" | tail -1
     "$PYTHON" -m takdlib.budget --census "$into/results/census.json" --assume-tflops 25 --device-name "one H100" \

@@ -173,7 +173,8 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
     git = ["git", "-C", str(into), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(git[:3] + ["init", "-q"], check=True)
     (into / "README.md").write_text("<!-- counts --><!-- /counts -->\n\n<!-- budget --><!-- /budget -->\n")
-    subprocess.run(git + ["add", "README.md"], check=True)
+    (into / ".gitignore").write_text((REPO / ".gitignore").read_text())  # runs/ ignored, as here
+    subprocess.run(git + ["add", "README.md", ".gitignore"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "before"], check=True)
     out = subprocess.run([str(REPO / "benchmarks" / "cold_run.sh"), "--into", str(into), "--no-pace-check",
                           "--allow-dirty", "--commit", "--profile", "smoke", "--only", "00_primer"],
@@ -188,10 +189,11 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
                                text=True).stdout
     assert committed.startswith("Evidence: ./run_all.sh --profile smoke --only 00_primer from an empty store at "
                                 f"{head[:7]}")
-    assert "runs/smoke/results/manifest.json" in committed and "00_primer_temperature.png" in committed
+    # the evidence folders and the README committed; runs/ (here the smoke run's outputs) stays ignored
+    files = committed.splitlines()
+    assert "README.md" in files and "results/manifest.json" in files and not any(f.startswith("runs/") for f in files)
     # the README quotes the counts and costs of the results/ copied back (here the committed ones, unchanged)
     readme = (into / "README.md").read_text()
-    assert "README.md" in committed.splitlines()
     assert quoted(readme, "counts") == counts_text(claims_table(into / "results"))
     assert quoted(readme, "budget").startswith("| profile | trainings | one H100, assumed 25 TFLOP/s")
 
