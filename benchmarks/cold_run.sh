@@ -6,9 +6,9 @@
 #                          [run_all.sh arguments...]
 # Default profile: cpu, which first runs benchmarks/pace_check.py (a pilot seed, its own store and cache) and stops
 # unless it decides "start": where --minutes-left says the session ends, 1.1x its estimate plus five minutes left.
-# --commit: commit the copied outputs in DIR at once, with the counts and costs its README quotes (a session may
-# end soon after the run). $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an environment to reuse
-# (else `make setup` makes the clone's own .venv). Run it alone on the machine.
+# --commit: commit the copied outputs in DIR at once, and what its README quotes of them (counts, run, costs): a
+# session may end soon after the run. $TAKD_DATA: the CIFAR archive (else torchvision downloads). $PYTHON: an
+# environment to reuse (else `make setup` makes the clone's own .venv). Run it alone on the machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 into=$repo pace=1 dirty_ok=0 commit=0 args=() left=()
@@ -54,6 +54,7 @@ if [ "$commit" = 1 ]; then
   done
   if [ -f "$into/README.md" ] && [ -f "$into/results/census.json" ]; then  # what it quotes from them, requoted
     "$PYTHON" -m takdlib.report "$into/results" --readme "$into/README.md" | tail -1
+    "$PYTHON" -m takdlib.evidence "$into" --readme "$into/README.md" | tail -1
     "$PYTHON" -m takdlib.budget --census "$into/results/census.json" --assume-tflops 25 --device-name "one H100" \
       --readme "$into/README.md" | tail -1
     copied+=(README.md)

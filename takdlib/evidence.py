@@ -9,8 +9,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from .files import hash_into, write_json
+from .files import hash_into, with_quoted, write_json
 from .locations import REPO_ROOT
+from .machine import manifest_summary
 from .report import claims_file_for
 
 EVIDENCE_DIRS = ("results", "figures")
@@ -72,8 +73,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder holding results/ and figures/ (default: the repository's, the evidence)")
     parser.add_argument("--seal", action="store_true",
                         help="record the checksums of the evidence files as they are now in the manifest")
+    parser.add_argument("--readme", metavar="PATH", help="quote what made the evidence (its manifest's runs) in "
+                        "this README, between its <!-- run --> and <!-- /run -->")
     args = parser.parse_args(argv)
     root = Path(args.root) if args.root else REPO_ROOT
+    if args.readme:
+        readme = Path(args.readme)
+        summary = manifest_summary(json.loads((root / MANIFEST).read_text()))
+        readme.write_text(with_quoted(readme.read_text(), "run", summary))
+        print(f"{readme} quotes: {summary}")
     if args.seal:
         print(f"sealed {len(seal(root))} files in {root / MANIFEST}")
         return 0

@@ -118,3 +118,36 @@ def manifest(timings: dict[str, float], profile: str, revision: str | None, dirt
                 cuda_bf16=torch.cuda.is_bf16_supported() if cuda else None,
                 cluster=cluster, wall_seconds=timings, split=split or {},
                 finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def run_summary(run: dict) -> str:
+    """One run of a manifest in a sentence: the profile, the code, the machine, the wall time (seconds, and hours
+    where it is long) and, where the manifest splits it, where it went (trainings by role, derived values, the
+    rest; on a cluster the trainings are worker seconds, side by side)."""
+    notebooks = run["wall_seconds"]
+    seconds = sum(notebooks.values())
+    which = f"{len(notebooks)} notebooks" if len(notebooks) > 1 else ", ".join(notebooks)
+    code = run["git_revision"][:7] + (" with uncommitted changes" if run["git_dirty"] else "")
+    bf16 = run.get("cpu_native_bf16")
+    machine = run.get("cuda") or (f"a {run['cpu_count']}-core {run['cpu_model']} "
+                                  f"({'native bf16: ' + ', '.join(bf16) if bf16 else 'no native bf16'})")
+    where = f" on Dask {run['cluster']}" if run.get("cluster") else ""
+    text = (f"profile {run['profile']} at {code}, {which} on {machine}{where}: {seconds:,.0f} s"
+            + (f" = {seconds / 3600:.2f} hours" if seconds >= 600 else ""))
+    split = [s for s in run.get("split", {}).values()]
+    if split:
+        roles: dict[str, float] = {}
+        for part in split:
+            for role, archs in part["train"].items():
+                roles[role] = roles.get(role, 0.0) + sum(archs.values())
+        parts = [f"{role}s {roles[role]:,.0f} s" for role in ("teacher", "assistant", "student") if role in roles]
+        parts.append(f"derived values {sum(part['derived'] for part in split):,.0f} s")
+        if all(part.get("other") is not None for part in split):
+            parts.append(f"the rest {sum(part['other'] for part in split):,.0f} s")
+        text += f" ({', '.join(parts)}{' of worker time' if run.get('cluster') else ''})"
+    return text
+
+
+def manifest_summary(manifest: dict) -> str:
+    """Every run a manifest records, in order, a sentence each (`run_summary`)."""
+    return "; then ".join(run_summary(run) for run in manifest["runs"])

@@ -9,6 +9,7 @@ import pytest
 
 from takdlib.claims import counts_text
 from takdlib.files import quoted
+from takdlib.machine import manifest_summary
 from takdlib.report import claims_table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -172,7 +173,7 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
     into.mkdir()
     git = ["git", "-C", str(into), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(git[:3] + ["init", "-q"], check=True)
-    (into / "README.md").write_text("<!-- counts --><!-- /counts -->\n\n<!-- budget --><!-- /budget -->\n")
+    (into / "README.md").write_text("".join(f"<!-- {q} --><!-- /{q} -->\n" for q in ("counts", "run", "budget")))
     (into / ".gitignore").write_text((REPO / ".gitignore").read_text())  # runs/ ignored, as here
     subprocess.run(git + ["add", "README.md", ".gitignore"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "before"], check=True)
@@ -195,6 +196,7 @@ def test_the_cold_run_script_runs_a_clean_clone_with_its_own_store_and_commits_t
     # the README quotes the counts and costs of the results/ copied back (here the committed ones, unchanged)
     readme = (into / "README.md").read_text()
     assert quoted(readme, "counts") == counts_text(claims_table(into / "results"))
+    assert quoted(readme, "run") == manifest_summary(json.loads((into / "results" / "manifest.json").read_text()))
     assert quoted(readme, "budget").startswith("| profile | trainings | one H100, assumed 25 TFLOP/s")
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from takdlib.evidence import fingerprints, main as evidence_main, seal, verify
+from takdlib.files import quoted
+from takdlib.machine import manifest_summary, run_summary
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,3 +69,35 @@ def test_seal_records_every_file_but_the_manifest(evidence):
     assert "figures/extra.png" in files and "results/manifest.json" not in files
     assert files == fingerprints(evidence) and verify(evidence) == []
     assert json.loads((evidence / "results" / "manifest.json").read_text())["runs"]  # the runs are kept
+
+
+def _run(**changes) -> dict:
+    run = dict(profile="cpu", git_revision="abcdef0123", git_dirty=False, cpu_count=2, cpu_model="Xeon",
+               cpu_native_bf16=["amx_bf16"], cuda=None, cluster=None, wall_seconds={"01_gap": 5000.0, "02_takd": 400.0},
+               split={"01_gap": {"train": {"teacher": {"plain10": 3000.0}, "student": {"plain2": 1500.4}},
+                                 "derived": 100.0, "other": 399.6, "compile": 0.0, "trained": 3},
+                      "02_takd": {"train": {"assistant": {"plain4": 300.0}}, "derived": 20.0, "other": 80.0,
+                                  "compile": 0.0, "trained": 1}})
+    return {**run, **changes}
+
+
+def test_a_run_is_summarised_with_its_wall_time_and_where_it_went():
+    assert run_summary(_run()) == (
+        "profile cpu at abcdef0, 2 notebooks on a 2-core Xeon (native bf16: amx_bf16): 5,400 s = 1.50 hours "
+        "(teachers 3,000 s, assistants 300 s, students 1,500 s, derived values 120 s, the rest 480 s)")
+    # on a cluster the trainings are worker seconds, and no remainder is "the rest"
+    clustered = _run(cluster="local:2", split={k: {**v, "other": None} for k, v in _run()["split"].items()})
+    assert run_summary(clustered).endswith("on Dask local:2: 5,400 s = 1.50 hours (teachers 3,000 s, assistants "
+                                           "300 s, students 1,500 s, derived values 120 s of worker time)")
+    # a short run without a split (an older manifest), uncommitted code, no native bf16
+    short = _run(git_dirty=True, cpu_native_bf16=[], wall_seconds={"07_fitnets": 7.2}, split={})
+    assert run_summary(short) == ("profile cpu at abcdef0 with uncommitted changes, 07_fitnets on a 2-core Xeon "
+                                  "(no native bf16): 7 s")
+    assert manifest_summary({"runs": [_run(), short]}) == f"{run_summary(_run())}; then {run_summary(short)}"
+
+
+def test_the_readme_quotes_what_made_the_committed_evidence():
+    repo = Path(__file__).resolve().parent.parent
+    summary = manifest_summary(json.loads((repo / "results" / "manifest.json").read_text()))
+    assert quoted((repo / "README.md").read_text(), "run") == summary, \
+        "README should quote (python -m takdlib.evidence --readme README.md): " + summary
