@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = manifest_summary(json.loads((root / MANIFEST).read_text()))
         readme.write_text(with_quoted(readme.read_text(), "run", summary))
         print(f"{readme} quotes: {summary}")
+        return 0
     if args.seal:
         print(f"sealed {len(seal(root))} files in {root / MANIFEST}")
         return 0

@@ -134,7 +134,7 @@ def run_summary(run: dict) -> str:
     where = f" on Dask {run['cluster']}" if run.get("cluster") else ""
     text = (f"profile {run['profile']} at {code}, {which} on {machine}{where}: {seconds:,.0f} s"
             + (f" = {seconds / 3600:.2f} hours" if seconds >= 600 else ""))
-    split = [s for s in run.get("split", {}).values()]
+    split = list(run.get("split", {}).values())
     if split:
         roles: dict[str, float] = {}
         for part in split:

@@ -101,3 +101,13 @@ def test_the_readme_quotes_what_made_the_committed_evidence():
     summary = manifest_summary(json.loads((repo / "results" / "manifest.json").read_text()))
     assert quoted((repo / "README.md").read_text(), "run") == summary, \
         "README should quote (python -m takdlib.evidence --readme README.md): " + summary
+
+
+def test_quoting_the_run_in_a_readme_neither_verifies_nor_needs_checksums(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "manifest.json").write_text(json.dumps({"runs": [_run()]}))  # no "files": unverifiable
+    readme = tmp_path / "README.md"
+    readme.write_text("Made by: <!-- run -->an earlier run<!-- /run -->.\n")
+    assert evidence_main([str(tmp_path), "--readme", str(readme)]) == 0
+    assert readme.read_text() == f"Made by: <!-- run -->{run_summary(_run())}<!-- /run -->.\n"
+    assert evidence_main([str(tmp_path)]) == 1  # verifying it is another command, which says no
