@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .data import NUM_CLASSES
-from .files import with_quoted
+from .files import quote_in
 from .profiles import PROFILES, evidence_profile, get_profile
 from .methods import recipe_from_dict
 from .recipes import STUDENT_SEED_STRIDE, Profile
@@ -244,9 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         rates = rates_from_flops(sorted(archs), args.assume_tflops, args.max_steps_per_second)
         print(table(counts, source, rates, device))
     if args.readme:
-        readme = Path(args.readme)
-        readme.write_text(with_quoted(readme.read_text(), "budget", table(counts, source, rates, device)))
-        print(f"quoted in {readme}")
+        quote_in(args.readme, "budget", table(counts, source, rates, device))
+        print(f"quoted in {args.readme}")
 
 
 if __name__ == "__main__":

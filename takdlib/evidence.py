@@ -9,7 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .files import hash_into, with_quoted, write_json
+from .files import hash_into, quote_in, write_json
 from .locations import REPO_ROOT
 from .machine import manifest_summary
 from .report import claims_file_for
@@ -78,10 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.root) if args.root else REPO_ROOT
     if args.readme:
-        readme = Path(args.readme)
         summary = manifest_summary(json.loads((root / MANIFEST).read_text()))
-        readme.write_text(with_quoted(readme.read_text(), "run", summary))
-        print(f"{readme} quotes: {summary}")
+        quote_in(args.readme, "run", summary)
+        print(f"{args.readme} quotes: {summary}")
         return 0
     if args.seal:
         print(f"sealed {len(seal(root))} files in {root / MANIFEST}")

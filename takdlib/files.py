@@ -152,3 +152,9 @@ def with_quoted(text: str, name: str, content: str) -> str:
     quoted(text, name)  # the markers are there
     inner = f"\n{content}\n" if "\n" in content else content
     return _quote_markers(name).sub(lambda m: m.group(1) + inner + m.group(3), text, count=1)
+
+
+def quote_in(path: Path, name: str, content: str) -> None:
+    """Write content between the <!-- name --> markers of the document at path (`with_quoted`), in place."""
+    path = Path(path)
+    atomic_write_text(path, with_quoted(path.read_text(), name, content))

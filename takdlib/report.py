@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from .claims import KIND_TITLES, KINDS, counts_text
-from .files import quoted, with_quoted
+from .files import quote_in, quoted
 from .stats import VERDICT_RULE
 
 def _cell(text) -> str:
@@ -254,9 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown or args.twin:
         (results_dir / "claims.md").write_text(claims_file_for(results_dir))
     if args.readme:
-        readme = Path(args.readme)
-        readme.write_text(with_quoted(readme.read_text(), "counts", counts_text(claims_table(results_dir))))
-        print(f"{readme} quotes: {quoted(readme.read_text(), 'counts')}")
+        quote_in(args.readme, "counts", counts_text(claims_table(results_dir)))
+        print(f"{args.readme} quotes: {quoted(Path(args.readme).read_text(), 'counts')}")
     return 0
 
 
