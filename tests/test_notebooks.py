@@ -229,6 +229,52 @@ def test_a_typed_number_in_a_discussion_is_found():
     assert typed_numbers([code('Markdown(f"{m:.2f}, four seeds of 4")')]) == [", four seeds of 4"]
 
 
+VERDICT_WORDS = re.compile(r"\*\*(reproduced|not reproduced|inconclusive|not run|not testable here|holds|fails"
+                           r"|unsettled|yes|no|open)\*\*")
+
+
+def rendered_discussion(path: Path) -> str:
+    """The Markdown that the executed notebook's "What this shows" rendered from its run."""
+    return "".join(o.get("data", {}).get("text/markdown", "")
+                   for c in discussion(nbformat.read(path, as_version=4).cells) if c.cell_type == "code"
+                   for o in c.outputs)
+
+
+def unquoted(text: str, claims: list[dict]) -> str:
+    """`text` less every row's quote as `report.said` writes it and every paper number a row carries."""
+    from takdlib.report import said
+
+    for r in claims:
+        text = text.replace(said(claims, r["claim"]), "").replace(r["paper"], "")
+    return text
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=STILL_LOUD) if COMMITTED_RUNS <= BEFORE_QUIET_TRAINING
+                                  else p for p in COMMITTED if p.stem != "00_primer"], ids=lambda p: p.stem)
+def test_committed_discussions_quote_their_own_results(path):
+    """Each executed page's discussion is its run's: every verdict it states and every number it quotes from a
+    row is that row's in results/<notebook>.json (09 also quotes mean accuracies, computed from the same run)."""
+    text = rendered_discussion(path)
+    claims = json.loads((REPO / "results" / f"{path.stem}.json").read_text())["claims"]
+    assert text, "no rendered discussion"
+    rest = unquoted(text, claims)
+    assert {m.group(1) for m in VERDICT_WORDS.finditer(rest)} <= {r["verdict"] for r in claims}
+    if path.stem != "09_rivals":  # 01-08 quote rows only: nothing numeric is left once the rows are taken out
+        assert not re.search(r"\d", NAMES_WITH_DIGITS.sub("", rest)), rest
+
+
+def test_a_discussion_that_misquotes_its_row_is_found():
+    from takdlib.report import said
+
+    claims = [{"claim": "plain10 → plain4 → plain2: TAKD beats BLKD", "verdict": "inconclusive",
+               "ours": "Δ +0.40 (t = 1.1)", "paper": "TAKD 73.51 vs BLKD 72.57"}]
+    quoted = f"TAKD: {said(claims, 'TAKD beats')}. The paper: {claims[0]['paper']}."
+    assert unquoted(quoted, claims) == "TAKD: . The paper: ."
+    stale = quoted.replace("+0.40", "+0.76")
+    assert "**inconclusive** (Δ +0.76 (t = 1.1))" in unquoted(stale, claims)
+    assert VERDICT_WORDS.findall(unquoted(quoted.replace("inconclusive", "reproduced"), claims)) == ["reproduced"]
+
+
 def test_a_check_runs_one_notebook_on_one_seed_and_sets_it_beside_the_committed_numbers(real_cifar10, tmp_path):
     result = run_all("--profile", "smoke", "--check", "-p", "out_dir", str(tmp_path / "out"),
                      "-p", "store", str(tmp_path / "store"))
