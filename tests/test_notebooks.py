@@ -58,17 +58,7 @@ def test_committed_executed_notebooks_are_quiet(path):
     assert all(o.output_type != "error" for o in outputs)
 
 
-# The runs whose executed notebooks results/ holds until the present design's cold run replaces them were made
-# before training output became one summary per table: the pages that train print a line, and a store path, per model
-BEFORE_QUIET_TRAINING = {"60fe340", "51ec2af"}
-COMMITTED_RUNS = {r["git_revision"][:7] for r in json.loads((REPO / "results" / "manifest.json").read_text())["runs"]}
-LOUD_PAGES = {"01_gap", "02_takd", "03_ta_size", "04_paths", "05_distilled_ta", "06_dgkd"}
-STILL_LOUD = pytest.mark.xfail(strict=True, reason="made before quiet training output; the cold run republishes it")
-
-
-@pytest.mark.parametrize("path", [pytest.param(p, marks=STILL_LOUD) if p.stem in LOUD_PAGES
-                                  and COMMITTED_RUNS <= BEFORE_QUIET_TRAINING else p for p in COMMITTED],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
 def test_committed_executed_notebooks_summarise_their_training(path):
     """At most 20 lines of training output, and no 64-hex store path, in each page a reader sees."""
     text = "".join(o.text for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
@@ -249,8 +239,7 @@ def unquoted(text: str, claims: list[dict]) -> str:
     return text
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=STILL_LOUD) if COMMITTED_RUNS <= BEFORE_QUIET_TRAINING
-                                  else p for p in COMMITTED if p.stem != "00_primer"], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in COMMITTED if p.stem != "00_primer"], ids=lambda p: p.stem)
 def test_committed_discussions_quote_their_own_results(path):
     """Each executed page's discussion is its run's: every verdict it states and every number it quotes from a
     row is that row's in results/<notebook>.json (09 also quotes mean accuracies, computed from the same run)."""
