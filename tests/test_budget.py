@@ -105,11 +105,12 @@ def test_spent_splits_a_stretch_of_a_run_by_role_and_model(tmp_path, jpeg_archiv
     before = time.time()
     student = tiny(recipes_for("smoke").chain(["plain4", "plain2"], 0))
     store.get(student)
-    store.derived(student, "answer", {"n": 1}, lambda: {"x": 1})
+    store.derived(student, "answer", {"n": 1}, lambda: time.sleep(0.3) or {"x": 1})  # a value that takes time
     split = budget.spent(tmp_path / "store", before, time.time())
     assert split["trained"] == 2 and set(split["train"]) == {"teacher", "student"}
     assert set(split["train"]["teacher"]) == {"plain4"} and set(split["train"]["student"]) == {"plain2"}
-    seconds = [split["train"]["teacher"]["plain4"], split["train"]["student"]["plain2"], split["derived"]]
-    assert all(s >= 0 for s in seconds) and sum(seconds) > 0  # a tiny model may train in under 0.05 s
+    # a tiny model may train in under the split's rounding (0.0 s on a fast CPU); the derived value cannot
+    assert split["train"]["teacher"]["plain4"] >= 0 and split["train"]["student"]["plain2"] >= 0
+    assert split["derived"] >= 0.3
     assert split["compile"] == 0.0  # smoke compiles nothing
     assert budget.spent(tmp_path / "store", time.time() + 1, time.time() + 2)["trained"] == 0  # nothing then
