@@ -111,12 +111,15 @@ def build(out: Path, notebooks: Path, figures: Path, results: Path, guide: Path 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src"
         pages = stage(src, notebooks, figures, results, guide)
+        # built beside the sources, then moved: MyST-NB writes a jupyter_execute/ folder beside its output folder
+        html = Path(tmp) / "html"
+        status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-d", str(Path(tmp) / "doctrees"),
+                             str(src), str(html)])
+        if status:
+            raise SystemExit(f"sphinx-build failed (status {status}): its warnings are printed above")
         if out.exists():
             shutil.rmtree(out)
-        status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-d", str(Path(tmp) / "doctrees"),
-                             str(src), str(out)])
-    if status:
-        raise SystemExit(f"sphinx-build failed (status {status}): its warnings are printed above")
+        shutil.copytree(html, out)
     return [out / f"{page}.html" for page in pages]
 
 

@@ -54,6 +54,7 @@ def test_the_book_has_every_page_link_and_image(tmp_path):
     assert "Run 01 first." in pages[4].read_text()
     assert "<table" in pages[3].read_text() and "reproduced" in pages[3].read_text()
     assert 'href="01_x.html"' in pages[0].read_text()  # the figure links to the notebook that drew it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["INSTRUCTORS.md", "figures", "results", "site"]  # no litter
 
 
 def test_the_committed_book_sources_have_no_error_outputs():
