@@ -80,7 +80,7 @@ def dirty_files() -> list[str]:
 def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
     """Copy executed notebooks for readers, without this machine's paths: papermill's input and output paths
     leave the metadata; the data source's, the store's, the Python environment's, the repository's and the home
-    folder's locations in outputs become '$TAKD_DATA', '$TAKD_STORE', '<env>', '<repo>', '~'."""
+    folder's locations in outputs, in papermill's injected parameters and in their record become '$TAKD_DATA', '$TAKD_STORE', '<env>', '<repo>', '~'."""
     import nbformat
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,13 @@ def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_RO
         nb = nbformat.read(path, as_version=4)
         for key in ("input_path", "output_path"):
             nb.metadata.get("papermill", {}).pop(key, None)
+        parameters = nb.metadata.get("papermill", {}).get("parameters", {})
+        for name, value in parameters.items():
+            if isinstance(value, str):
+                parameters[name] = _scrub(value, local)
         for cell in nb.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):  # papermill's cell: out_dir, store, data
+                cell.source = _scrub(cell.source, local)
             for out in cell.get("outputs", []):
                 for field in ("text", "evalue"):
                     if isinstance(out.get(field), str):

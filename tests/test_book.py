@@ -12,12 +12,14 @@ from takdlib.runner import publish_executed
 
 
 def executed_notebook(path: Path, title: str, with_error: bool = False) -> Path:
-    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell("print('hi')")]
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell("print('hi')"),
+             nbformat.v4.new_code_cell(f'out_dir = "{REPO_ROOT}"', metadata={"tags": ["injected-parameters"]})]
     cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"store {REPO_ROOT}/artifacts\n")]
     if with_error:
         cells[1].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[]))
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
-    nb.metadata["papermill"] = {"input_path": f"{REPO_ROOT}/notebooks/{path.name}", "output_path": str(path)}
+    nb.metadata["papermill"] = {"input_path": f"{REPO_ROOT}/notebooks/{path.name}", "output_path": str(path),
+                                "parameters": {"out_dir": str(REPO_ROOT), "seeds": [0]}}
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
@@ -29,6 +31,7 @@ def test_executed_notebooks_are_published_without_local_paths(tmp_path):
     for path in written:
         text = path.read_text()
         assert str(REPO_ROOT) not in text and "input_path" not in text and "<repo>/artifacts" in text
+        assert 'out_dir = \\"<repo>\\"' in text and '"out_dir": "<repo>"' in text
 
 
 def test_the_book_has_every_page_link_and_image(tmp_path):
