@@ -80,7 +80,8 @@ def dirty_files() -> list[str]:
 def publish_executed(executed: list[Path], dest: Path, repo_root: Path = REPO_ROOT) -> list[Path]:
     """Copy executed notebooks for readers, without this machine's paths: papermill's input and output paths
     leave the metadata; the data source's, the store's, the Python environment's, the repository's and the home
-    folder's locations in outputs, in papermill's injected parameters and in their record become '$TAKD_DATA', '$TAKD_STORE', '<env>', '<repo>', '~'."""
+    folder's locations in outputs, in papermill's injected parameters and in their record become '$TAKD_DATA',
+    '$TAKD_STORE', '<env>', '<repo>', '~'."""
     import nbformat
 
     dest.mkdir(parents=True, exist_ok=True)

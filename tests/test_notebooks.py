@@ -219,8 +219,12 @@ def test_a_typed_number_in_a_discussion_is_found():
     assert typed_numbers([code('Markdown(f"{m:.2f}, four seeds of 4")')]) == [", four seeds of 4"]
 
 
-VERDICT_WORDS = re.compile(r"\*\*(reproduced|not reproduced|inconclusive|not run|not testable here|holds|fails"
-                           r"|unsettled|yes|no|open)\*\*")
+def verdict_words() -> re.Pattern:
+    """A verdict word in bold, as a discussion states it: every word `takdlib.claims` can give a row."""
+    from takdlib.claims import KINDS, NOT_RUN, NOT_TESTABLE
+
+    words = sorted({w for ws in KINDS.values() for w in ws} | {NOT_RUN, NOT_TESTABLE}, key=len, reverse=True)
+    return re.compile(r"\*\*(" + "|".join(map(re.escape, words)) + r")\*\*")
 
 
 def rendered_discussion(path: Path) -> str:
@@ -230,13 +234,15 @@ def rendered_discussion(path: Path) -> str:
                    for o in c.outputs)
 
 
-def unquoted(text: str, claims: list[dict]) -> str:
-    """`text` less every row's quote as `report.said` writes it and every paper number a row carries."""
+def misquotes(text: str, claims: list[dict], rows_only: bool = True) -> list[str]:
+    """What a discussion says that its rows do not: verdict words no row has and, where it quotes rows only,
+    any number left once every row's quote (as `report.said` writes it) and paper text are taken out."""
     from takdlib.report import said
 
     for r in claims:
         text = text.replace(said(claims, r["claim"]), "").replace(r["paper"], "")
-    return text
+    wrong = sorted({m.group(1) for m in verdict_words().finditer(text)} - {r["verdict"] for r in claims})
+    return wrong + ([text] if rows_only and re.search(r"\d", NAMES_WITH_DIGITS.sub("", text)) else [])
 
 
 @pytest.mark.parametrize("path", [p for p in COMMITTED if p.stem != "00_primer"], ids=lambda p: p.stem)
@@ -246,10 +252,7 @@ def test_committed_discussions_quote_their_own_results(path):
     text = rendered_discussion(path)
     claims = json.loads((REPO / "results" / f"{path.stem}.json").read_text())["claims"]
     assert text, "no rendered discussion"
-    rest = unquoted(text, claims)
-    assert {m.group(1) for m in VERDICT_WORDS.finditer(rest)} <= {r["verdict"] for r in claims}
-    if path.stem != "09_rivals":  # 01-08 quote rows only: nothing numeric is left once the rows are taken out
-        assert not re.search(r"\d", NAMES_WITH_DIGITS.sub("", rest)), rest
+    assert misquotes(text, claims, rows_only=path.stem != "09_rivals") == []
 
 
 def test_a_discussion_that_misquotes_its_row_is_found():
@@ -258,10 +261,11 @@ def test_a_discussion_that_misquotes_its_row_is_found():
     claims = [{"claim": "plain10 → plain4 → plain2: TAKD beats BLKD", "verdict": "inconclusive",
                "ours": "Δ +0.40 (t = 1.1)", "paper": "TAKD 73.51 vs BLKD 72.57"}]
     quoted = f"TAKD: {said(claims, 'TAKD beats')}. The paper: {claims[0]['paper']}."
-    assert unquoted(quoted, claims) == "TAKD: . The paper: ."
-    stale = quoted.replace("+0.40", "+0.76")
-    assert "**inconclusive** (Δ +0.76 (t = 1.1))" in unquoted(stale, claims)
-    assert VERDICT_WORDS.findall(unquoted(quoted.replace("inconclusive", "reproduced"), claims)) == ["reproduced"]
+    assert misquotes(quoted, claims) == []
+    assert misquotes(quoted.replace("+0.40", "+0.76"), claims) == ["TAKD: **inconclusive** (Δ +0.76 (t = 1.1)). "
+                                                                   "The paper: ."]
+    assert misquotes(quoted.replace("inconclusive", "not testable here"), claims, rows_only=False) == [
+        "not testable here"]
 
 
 def test_a_check_runs_one_notebook_on_one_seed_and_sets_it_beside_the_committed_numbers(real_cifar10, tmp_path):
