@@ -55,6 +55,19 @@ def test_device_check_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(REPO / "benchmarks" / "device_check.sh")]).returncode == 0
 
 
+def test_the_one_run_speed_script_is_valid_bash_and_asks_for_what_it_needs(tmp_path):
+    script = str(REPO / "benchmarks" / "speed_in_one_run.sh")
+    assert subprocess.run(["bash", "-n", script]).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "TAKD_DATA"}
+    asked = [subprocess.run(["bash", script, *args], capture_output=True, text=True, env=env)
+             for args in ([], [str(tmp_path)])]
+    assert [a.returncode != 0 for a in asked] == [True, True]
+    assert "PATH_TO_THE_ORIGINAL_TAKD_CODE" in asked[0].stderr and "not a checkout" in asked[1].stderr
+    (tmp_path / "train.py").write_text("")
+    no_data = subprocess.run(["bash", script, str(tmp_path)], capture_output=True, text=True, env=env)
+    assert no_data.returncode != 0 and "TAKD_DATA" in no_data.stderr
+
+
 def test_the_isa_step_profile_runs_the_profile_under_each_instruction_set_limit():
     out = subprocess.run(["bash", str(REPO / "benchmarks" / "isa_step_profile.sh"), "--models", "plain2",
                           "--precision", "fp32", "--steps", "1"], env={**os.environ, "PYTHON": sys.executable},
