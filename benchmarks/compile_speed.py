@@ -8,7 +8,7 @@ students and assistants), eager and compiled (`Optim.compile`), in one process, 
 are the second epoch's, so compiling is not in them; compiling's cost is the first epoch's steps beyond its
 median step (`train.compile_seconds`). A fresh inductor cache (a temporary folder) is used, so the compile
 seconds are a first compile's; the cache's second-process cost is printed for the first model.
-Prints a Markdown table; the cpu profile compiles the models whose speed-up is above 1.1 in its precision.
+Prints a Markdown table (what `Optim.compile` would gain; no profile compiles yet: benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 

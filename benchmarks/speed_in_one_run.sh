@@ -7,20 +7,21 @@
 #   TAKD_DATA=../shared/data/cifar10-jpeg.tar.gz benchmarks/speed_in_one_run.sh /tmp/takd-code > out.txt
 #
 # /tmp/takd-code: a checkout of github.com/imirzadeh/Teacher-Assistant-Knowledge-Distillation (not kept here).
-# Run it alone on the machine: the three scripts time 2 threads each, one after another.
+# Run it alone on the machine: the three scripts time 2 threads each, one after another. PYTHON names the
+# interpreter (default: python on the PATH, e.g. the activated .venv).
 set -euo pipefail
 takd_code=${1:?usage: benchmarks/speed_in_one_run.sh PATH_TO_THE_ORIGINAL_TAKD_CODE}
 [ -f "$takd_code/train.py" ] || { echo "speed_in_one_run: no train.py in $takd_code: not a checkout of the original TAKD code" >&2; exit 2; }
 : "${TAKD_DATA:?set TAKD_DATA to the CIFAR-10 archive (or folder)}"
 python=${PYTHON:-python}
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
 started=$(date +%s)
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), takdlib $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (dirty)')"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), takdlib $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD || echo ' (dirty)')"
 lscpu | grep -E '^(Model name|CPU family|Model):' | tr -s ' '
 echo -e "\n## The matmul weight gradient\n"
-"$python" weight_grad.py --steps 15 --models plain10 --precisions bf16 fp32
+"$python" "$here/weight_grad.py" --steps 15 --models plain10 --precisions bf16 fp32
 echo -e "\n## torch.compile on the ResNets, bf16\n"
-"$python" compile_speed.py --data "$TAKD_DATA" --models resnet8 resnet14 resnet20 --precisions bf16
+"$python" "$here/compile_speed.py" --data "$TAKD_DATA" --models resnet8 resnet14 resnet20 --precisions bf16
 echo -e "\n## The original TAKD loop beside takdlib's\n"
-"$python" original_loop.py --takd-code "$takd_code" --data "$TAKD_DATA"
+"$python" "$here/original_loop.py" --takd-code "$takd_code" --data "$TAKD_DATA"
 echo -e "\n($(($(date +%s) - started)) s in all)"
