@@ -2,7 +2,10 @@
 input's patches (`takdlib.models.conv`), per layer shape of the plain CNNs and precision; then whole training
 steps of the plain CNNs with the matmul weight gradient where `MATMUL_WEIGHT_GRAD` uses it, and without.
 
-python benchmarks/weight_grad.py [--steps 20] [--models plain8 plain10]
+python benchmarks/weight_grad.py [--steps 20] [--models plain8 plain10] [--largest-side 4]
+
+--largest-side moves the rule under test to maps up to that side (bf16, the same fewest input channels): what
+another CPU's rule would gain, without editing `MATMUL_WEIGHT_GRAD`.
 
 Batch 128, channels-last, 2 threads as the cpu profile trains. Both are timed in one process, alternating, each
 a median over `--steps` calls after a warm-up. Prints Markdown tables.
@@ -54,17 +57,17 @@ def weight_grad_ms(in_ch: int, out_ch: int, side: int, dtype: torch.dtype, steps
     return 1000 * timed(onednn, steps), 1000 * timed(matmul, steps)
 
 
-def step_ms(name: str, precision: str, steps: int, matmul_grad: bool) -> float:
-    """Milliseconds of one training step (forward, loss, backward, SGD) of `name` on a fixed batch."""
+def step_ms(name: str, precision: str, steps: int, rule: dict) -> float:
+    """Milliseconds of one training step (forward, loss, backward, SGD) of `name` on a fixed batch, the matmul
+    weight gradient used by `rule` (as `MATMUL_WEIGHT_GRAD`; empty: nowhere)."""
     torch.manual_seed(0)
     model = build_model(name).to(memory_format=torch.channels_last).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(BATCH, 3, 32, 32).to(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (BATCH,))
-    table = dict(conv.MATMUL_WEIGHT_GRAD) if matmul_grad else {}
 
     def step():
-        with mock.patch.dict(conv.MATMUL_WEIGHT_GRAD, table, clear=True):
+        with mock.patch.dict(conv.MATMUL_WEIGHT_GRAD, rule, clear=True):
             with autocast(torch.device("cpu"), precision):
                 loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
@@ -81,17 +84,24 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["bf16", "fp32"])
     parser.add_argument("--repeats", type=int, default=4, help="alternations of the two step timings (min of each)")
     parser.add_argument("--steps-only", action="store_true", help="only the whole steps, not each layer")
+    parser.add_argument("--largest-side", type=int, help="the bf16 rule under test: maps up to this side")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    rule = dict(conv.MATMUL_WEIGHT_GRAD)
+    if args.largest_side is not None:
+        rule[torch.bfloat16] = (args.largest_side, rule[torch.bfloat16][1])
     print(f"CPU: {cpu_model()}; native bf16: {native_bf16()}; torch {torch.__version__}; "
-          f"{torch.get_num_threads()} threads; batch {BATCH}, channels-last\n")
-    print("| layer (in -> out, map) | precision | oneDNN ms | matmul ms | matmul speed-up | used |")
-    print("|---|---|---|---|---|---|")
+          f"{torch.get_num_threads()} threads; batch {BATCH}, channels-last; matmul weight gradient (largest "
+          f"side, fewest input channels): {', '.join(f'{d} {r}' for d, r in rule.items())}\n")
+    if not args.steps_only:
+        print("| layer (in -> out, map) | precision | oneDNN ms | matmul ms | matmul speed-up | used |")
+        print("|---|---|---|---|---|---|")
     for in_ch, out_ch, side in [] if args.steps_only else layer_shapes():
         for precision in args.precisions:
             dtype = AUTOCAST_DTYPES.get(precision, torch.float32)
             a, b = weight_grad_ms(in_ch, out_ch, side, dtype, args.steps)
-            used = conv.uses_matmul_weight_grad(in_ch, side, dtype)
+            with mock.patch.dict(conv.MATMUL_WEIGHT_GRAD, rule, clear=True):
+                used = conv.uses_matmul_weight_grad(in_ch, side, dtype)
             print(f"| {in_ch} -> {out_ch}, {side}x{side} | {precision} | {a:.2f} | {b:.2f} | {a / b:.2f}x | "
                   f"{'yes' if used else 'no'} |", flush=True)
     print("\n| model | precision | step ms, oneDNN | step ms, matmul weight gradient | speed-up |")
@@ -100,8 +110,8 @@ def main() -> None:
         for precision in args.precisions:
             before, after = [], []
             for _ in range(args.repeats):  # alternating, so drift in the machine's speed falls on both
-                before.append(step_ms(name, precision, args.steps, False))
-                after.append(step_ms(name, precision, args.steps, True))
+                before.append(step_ms(name, precision, args.steps, {}))
+                after.append(step_ms(name, precision, args.steps, rule))
             b, a = min(before), min(after)
             print(f"| {name} | {precision} | {b:.1f} | {a:.1f} | {b / a:.2f}x |", flush=True)
 
