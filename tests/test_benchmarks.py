@@ -126,9 +126,11 @@ def _pilot(script: str, tmp_path, data, *args) -> subprocess.CompletedProcess:
 
 def test_the_regime_and_tuning_pilots_run_on_pilot_seeds_only(tmp_path, real_cifar10):
     out = _pilot("capacity_regime.py", tmp_path, real_cifar10, "--seeds", "100", "101", "--cells", "10x1",
-                 "--families", "plain")
+                 "10x1+aug", "--families", "plain")
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "cell 10x1: plain2" in out.stdout and "plain8 - plain6" in out.stdout
+    assert "cell 10x1: plain2" in out.stdout and "cell 10x1+aug: plain2" in out.stdout and "plain8 - plain6" in out.stdout
+    augmented = [json.loads(p.read_text())["data"]["augment"] for p in (tmp_path / "store").glob("*/*/recipe.json")]
+    assert sorted(augmented) == [False] * 8 + [True] * 8  # 4 plain CNNs x 2 seeds per cell, each cell as it says
     out = _pilot("tuning.py", tmp_path, real_cifar10, "--seeds", "100", "101", "--cell", "10x1",
                  "--families", "plain", "--methods", "scratch")
     assert out.returncode == 0, out.stderr[-2000:]
