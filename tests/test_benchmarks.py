@@ -68,6 +68,14 @@ def test_the_one_run_speed_script_is_valid_bash_and_asks_for_what_it_needs(tmp_p
     assert no_data.returncode != 0 and "TAKD_DATA" in no_data.stderr
 
 
+def test_steps_across_revisions_times_each_revisions_own_takdlib():
+    out = subprocess.run(["bash", str(REPO / "benchmarks" / "step_across_revisions.sh"), "HEAD", "1", "plain2"],
+                         env={**os.environ, "PYTHON": sys.executable}, capture_output=True, text=True, check=True)
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| 1 |")]
+    assert len(rows) == 2 and rows[0].split("|")[2].strip() == "HEAD" and float(rows[1].split("|")[3]) > 0
+    assert "| round | takdlib | plain2 ms |" in out.stdout
+
+
 def test_the_isa_step_profile_runs_the_profile_under_each_instruction_set_limit():
     out = subprocess.run(["bash", str(REPO / "benchmarks" / "isa_step_profile.sh"), "--models", "plain2",
                           "--precision", "fp32", "--steps", "1"], env={**os.environ, "PYTHON": sys.executable},
