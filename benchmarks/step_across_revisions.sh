@@ -25,7 +25,7 @@ for round in $(seq "$rounds"); do
   for tree in "$old" "$here"; do
     label=$([ "$tree" = "$here" ] && git -C "$here" rev-parse --short HEAD || echo "$rev")
     # from /, so that the working directory's takdlib is not the one imported
-    ms=$(cd / && PYTHONPATH="$tree" "$python" - "${models[@]}" <<'PY' 2>/dev/null
+    ms=$(cd / && PYTHONPATH="$tree" "$python" - "${models[@]}" <<'PY'
 import sys, time, torch, torch.nn.functional as F
 from takdlib.models import build_model
 torch.set_num_threads(2)

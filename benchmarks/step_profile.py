@@ -137,12 +137,12 @@ def main(argv: list[str] | None = None) -> None:
           f"{', '.join(native_bf16()) or 'none'}); torch {torch.__version__}\n")
     peaks = {p: matmul_peak(p) for p in args.precision}
     print(" · ".join(f"{p} matmul peak {v / 1e9:.0f} GFLOP/s" for p, v in peaks.items()) + "\n")
-    steps = (False, True) if args.compiled else (False,)
+    ways = (False, True) if args.compiled else (False,)  # eager, and compiled if asked
     print("| model | precision | step | batch ms | forward ms | backward ms | optimiser ms | evaluate 1,000 ms | "
           "train images/s | GFLOP/s | of the matmul peak |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.models:
-        for p, compile_step in ((p, c) for p in args.precision for c in steps):
+        for p, compile_step in ((p, c) for p in args.precision for c in ways):
             r = profile(name, p, args.steps, compile_step)
             print(f"| {name} | {p} | {r['step']} | {r['batch']:.1f} | {r['forward']:.1f} | {r['backward']:.1f} | {r['optimiser']:.1f} | "
                   f"{r['evaluation']:.0f} | {r['images_per_s']:.0f} | {r['flops_per_s'] / 1e9:.0f} | "
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.ops:
         print("\nOperators by their own time in a training step (forward + backward + optimiser):\n")
         for name in args.models:
-            for p, compile_step in ((p, c) for p in args.precision for c in steps):
+            for p, compile_step in ((p, c) for p in args.precision for c in ways):
                 shares = operator_shares(name, p, compile_step)
                 print(f"- {name} {p}{', compiled' if compile_step else ''}: {shares}", flush=True)
 

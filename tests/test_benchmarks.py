@@ -110,17 +110,19 @@ def test_compare_stores_finds_the_same_weights_and_splits_the_time(tmp_path, jpe
     assert "bitwise-equal weights: 1" in out and "| plain2 | 1 |" in out and "| all | 1 |" in out
 
 
-def test_the_step_profile_splits_a_step_and_sets_it_against_the_matmul_peak(capsys):
+def test_the_step_profile_splits_a_step_eager_and_compiled_and_sets_it_against_the_matmul_peak(capsys):
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import step_profile
     finally:
         sys.path.pop(0)
-    step_profile.main(["--models", "plain2", "--precision", "fp32", "--steps", "1"])
+    step_profile.main(["--models", "plain2", "--precision", "fp32", "--steps", "1", "--compiled", "--ops"])
     out = capsys.readouterr().out
-    (row,) = [line for line in out.splitlines() if line.startswith("| plain2")]
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2] == "eager" and all(float(c) > 0 for c in cells[3:10]) and 0 < float(cells[10].rstrip(" %")) < 100
+    rows = [line for line in out.splitlines() if line.startswith("| plain2")]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert [c[2] for c in cells] == ["eager", "compiled"]
+    assert all(float(x) > 0 for c in cells for x in c[3:10]) and all(0 < float(c[10].rstrip(" %")) < 100 for c in cells)
+    assert "- plain2 fp32, compiled: " in out and "inductor's kernels" in out.split("- plain2 fp32, compiled: ")[1]
     assert "fp32 matmul peak" in out and "CPU:" in out
 
 
